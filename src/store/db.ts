@@ -46,6 +46,8 @@ export function openDatabase(opts: OpenOptions): Database {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // deleted rows (a destroyed record key above all) are overwritten, not left in free pages
+  sqlite.pragma('secure_delete = ON');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { db, engine: 'sqlite', file, close: () => db.destroy() };
 }

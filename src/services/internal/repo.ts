@@ -1,0 +1,219 @@
+/**
+ * Reading and writing the rows behind the use cases: records, documents, relationships. Every query
+ * on a person's data filters by `record_id`. Only services import this.
+ */
+import { sealJson, openJson } from '../../crypto/envelope.ts';
+import { CarnetError, notFound } from '../../domain/errors.ts';
+import { parseIns } from '../../domain/ins.ts';
+import type { DocumentMetadata, StoredDocument } from '../../domain/document.ts';
+import { flagsOf } from '../../domain/document.ts';
+import type { Lifecycle } from '../../domain/lifecycle.ts';
+import type {
+  Actor, DocumentView, HolderSettings, RecordState, RecordView, Relationship,
+} from '../../domain/access/types.ts';
+import { DEFAULT_HOLDER_SETTINGS } from '../../domain/access/types.ts';
+import type { DocumentTable, RecordTable } from '../../store/schema.ts';
+import type { AuditActor } from '../../audit/audit.ts';
+import type { Ctx } from '../context.ts';
+
+export type RecordRow = RecordTable;
+
+export interface HolderDemographics {
+  birthName: string;
+  usedName?: string;
+  firstNames: string[];
+  sex: 'M' | 'F' | 'U';
+  birthDate: string;
+  birthPlaceCode?: string;
+  email?: string;
+  phone?: string;
+}
+
+export const aad = {
+  holder: (recordId: string) => `${recordId}:holder`,
+  docMeta: (recordId: string, docId: string) => `${recordId}:doc-meta:${docId}`,
+  blob: (recordId: string, docId: string) => `${recordId}:doc-bytes:${docId}`,
+  submission: (recordId: string, id: string) => `${recordId}:submission:${id}`,
+  person: (recordId: string, id: string) => `${recordId}:person:${id}`,
+  justification: (recordId: string, id: string) => `${recordId}:justification:${id}`,
+};
+
+export async function recordById(ctx: Ctx, recordId: string): Promise<RecordRow> {
+  const row = await ctx.db.selectFrom('records').selectAll().where('id', '=', recordId).executeTakeFirst();
+  if (!row) throw notFound('RECORD_UNKNOWN', 'No record with this id');
+  return row;
+}
+
+/** Finds a record by INS, after checking the INS itself (a malformed INS is a typed error). */
+export async function recordByIns(ctx: Ctx, ins: string, oid?: string): Promise<RecordRow> {
+  const parsed = parseIns(ins, oid);
+  const row = await ctx.db.selectFrom('records').selectAll().where('ins', '=', parsed.value).executeTakeFirst();
+  if (!row) throw notFound('PATIENT_UNKNOWN', 'No record exists for this INS');
+  return row;
+}
+
+export const lifecycleOf = (row: RecordRow): Lifecycle => JSON.parse(row.lifecycle) as Lifecycle;
+export const recordView = (row: RecordRow): RecordView => ({ id: row.id, state: row.state as RecordState, minor: row.minor === 1 });
+
+export async function holderDemographics(ctx: Ctx, row: RecordRow): Promise<HolderDemographics | undefined> {
+  if (!row.holder_enc) return undefined;
+  const key = await ctx.keys.get(ctx.db, row.id);
+  return openJson<HolderDemographics>(key, Buffer.from(row.holder_enc), aad.holder(row.id));
+}
+
+export const holderDisplayName = (d?: HolderDemographics) =>
+  d ? `${d.firstNames[0] ?? ''} ${d.usedName ?? d.birthName}`.trim() : '';
+
+export async function settingsOf(ctx: Ctx, recordId: string): Promise<HolderSettings> {
+  const row = await ctx.db.selectFrom('record_settings').selectAll().where('record_id', '=', recordId).executeTakeFirst();
+  if (!row) return { ...DEFAULT_HOLDER_SETTINGS };
+  return {
+    samuAllowed: row.samu_allowed === 1,
+    breakGlassAllowed: row.break_glass_allowed === 1,
+    maskedInEmergency: row.masked_in_emergency === 1,
+    maskNewByDefault: row.mask_new_by_default === 1,
+  };
+}
+
+/** How `actor` stands towards the record (consent, block, care team, links, emergency session). */
+export async function relationshipOf(ctx: Ctx, recordId: string, actor: Actor): Promise<Relationship> {
+  if (actor.kind === 'holder') return actor.id === recordId ? { personLink: 'holder' } : {};
+  if (actor.kind === 'legal_representative' || actor.kind === 'caregiver') {
+    const link = await ctx.db
+      .selectFrom('record_persons')
+      .select(['kind', 'delegation'])
+      .where('record_id', '=', recordId)
+      .where('person_ins', '=', actor.id)
+      .where('removed_at', 'is', null)
+      .executeTakeFirst();
+    if (!link || link.kind !== actor.kind) return {};
+    return { personLink: actor.kind, delegation: JSON.parse(link.delegation) };
+  }
+  if (actor.kind !== 'professional') return {};
+  const rows = await ctx.db
+    .selectFrom('record_access')
+    .selectAll()
+    .where('record_id', '=', recordId)
+    .where('practitioner_id', '=', actor.id)
+    .orderBy('granted_at')
+    .execute();
+  const rel: Relationship = {};
+  for (const r of rows) {
+    const active = r.revoked_at === null;
+    switch (r.kind) {
+      case 'consent':
+        // the latest consent row wins (a revoked one stays visible as revoked)
+        rel.consent = { grantedAt: r.granted_at, expiresAt: r.expires_at ?? undefined, revokedAt: r.revoked_at ?? undefined };
+        break;
+      case 'block':
+        if (active) rel.blockedAt = r.granted_at;
+        break;
+      case 'care_team':
+        if (active) rel.careTeam = true;
+        break;
+      case 'care_team_objection':
+        if (active) rel.careTeamObjected = true;
+        break;
+      case 'medecin_traitant':
+        if (active) rel.medecinTraitant = true;
+        break;
+      case 'administrateur':
+        if (active) rel.administrateur = true;
+        break;
+    }
+  }
+  const session = await ctx.db
+    .selectFrom('emergency_sessions')
+    .selectAll()
+    .where('record_id', '=', recordId)
+    .where('practitioner_id', '=', actor.id)
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (session) {
+    rel.emergency = {
+      mode: session.mode as 'bris_de_glace' | 'centre_15',
+      startedAt: session.started_at,
+      expiresAt: session.expires_at,
+      // the decision only needs to know a justification was given; its text stays sealed
+      justification: session.justification_enc.length > 0 ? 'given' : '',
+    };
+  }
+  return rel;
+}
+
+export const auditActor = (a: Actor): AuditActor => ({ kind: a.kind, id: a.id, name: a.name });
+
+const parseJsonArray = (s: string | null): string[] => (s ? (JSON.parse(s) as string[]) : []);
+
+export function documentView(row: DocumentTable): DocumentView {
+  const labels = parseJsonArray(row.security_labels);
+  return {
+    id: row.id,
+    category: { code: row.class_code },
+    type: { code: row.type_code, system: row.type_system ?? undefined },
+    status: row.status as DocumentView['status'],
+    archived: row.archived === 1,
+    flags: flagsOf(labels.map((code) => ({ code }))),
+    authorIds: parseJsonArray(row.author_ids),
+    authorOrganisations: parseJsonArray(row.author_orgs),
+    submittedAt: row.submitted_at,
+    invisibleSince: row.invisible_since ?? undefined,
+    announcedAt: row.announced_at ?? undefined,
+  };
+}
+
+/** The full stored document: clear columns + the sealed metadata opened with the record key. */
+export function storedDocument(row: DocumentTable, key: Buffer): StoredDocument {
+  const meta = openJson<DocumentMetadata>(key, Buffer.from(row.meta_enc), aad.docMeta(row.record_id, row.id));
+  const labels = parseJsonArray(row.security_labels);
+  // the clear columns are authoritative for what the services change after filing
+  const byCode = new Map(meta.securityLabels.map((l) => [l.code, l]));
+  return {
+    ...meta,
+    securityLabels: labels.map((code) => byCode.get(code) ?? { code }),
+    id: row.id,
+    recordId: row.record_id,
+    status: row.status as StoredDocument['status'],
+    archived: row.archived === 1,
+    size: Number(row.size),
+    sha256: row.sha256,
+    sha1: row.sha1,
+    submittedAt: row.submitted_at,
+    submissionSetId: row.submission_set_id ?? undefined,
+    replacesId: row.replaces_id ?? undefined,
+    invisibleSince: row.invisible_since ?? undefined,
+    announcedAt: row.announced_at ?? undefined,
+    filedBy: { kind: row.filed_by_kind, id: row.filed_by_id, organisation: row.filed_by_org ?? undefined },
+  };
+}
+
+export function sealDocumentMeta(key: Buffer, recordId: string, docId: string, meta: DocumentMetadata): Buffer {
+  return sealJson(key, meta, aad.docMeta(recordId, docId));
+}
+
+export async function documentRow(ctx: Ctx, recordId: string, docId: string): Promise<DocumentTable> {
+  const row = await ctx.db
+    .selectFrom('documents')
+    .selectAll()
+    .where('record_id', '=', recordId)
+    .where('id', '=', docId)
+    .executeTakeFirst();
+  if (!row) throw notFound('DOCUMENT_UNKNOWN', 'No such document in this record');
+  return row;
+}
+
+/** Finds a document by id alone (ITI-68 URLs carry no record): one indexed lookup, then per-record. */
+export async function documentRowById(ctx: Ctx, docId: string): Promise<DocumentTable> {
+  const row = await ctx.db.selectFrom('documents').selectAll().where('id', '=', docId).executeTakeFirst();
+  if (!row) throw notFound('DOCUMENT_UNKNOWN', 'No such document');
+  return row;
+}
+
+export function assertRecordState(row: RecordRow, allowed: RecordState[], what: string) {
+  if (!allowed.includes(row.state as RecordState)) {
+    throw new CarnetError('RECORD_STATE', 'conflict', `${what} is not possible on a record in state ${row.state}`, {
+      details: { state: row.state },
+    });
+  }
+}

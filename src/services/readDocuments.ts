@@ -1,0 +1,169 @@
+/**
+ * Enforcement (DOMAIN §5): every read goes through `decide`, every decision — allow and deny — is
+ * audited with the actor, the mode, the rule and its reason. Listing never reveals the count or the
+ * existence of what the caller may not see. Bytes are decrypted only after an allow.
+ */
+import { CarnetError, forbidden, notFound } from '../domain/errors.ts';
+import type { StoredDocument } from '../domain/document.ts';
+import type { AccessMode, Actor, Decision, Relationship } from '../domain/access/types.ts';
+import { decide } from '../domain/access/index.ts';
+import { open } from '../crypto/envelope.ts';
+import { appendAudit } from '../audit/audit.ts';
+import {
+  aad, auditActor, documentRowById, documentView, recordById, recordView, relationshipOf, settingsOf, storedDocument,
+  type RecordRow,
+} from './internal/repo.ts';
+import { notifyHolder } from './internal/notify.ts';
+import { inTransaction, type Ctx } from './context.ts';
+
+export interface ListFilters {
+  /** Statuses to include; default `current` only. */
+  statuses?: string[];
+  /** Include archived documents (hidden from default views). */
+  includeArchived?: boolean;
+  /** Only documents created at or after this instant. Professionals default to the last 2 years. */
+  since?: string;
+  /** Extra predicate on the full document (ITI-67 parameters). */
+  where?: (doc: StoredDocument) => boolean;
+  mode?: AccessMode;
+  /** Professionals: skip the 2-year default (an explicit date search). */
+  noDefaultPeriod?: boolean;
+}
+
+export interface ListedDocument {
+  document: StoredDocument;
+  decision: Decision;
+}
+
+/** Denials that must not even reveal that the document exists (answered as 404). */
+const HIDDEN_REASONS = new Set(['DENY_MASKED', 'DENY_INVISIBLE_PATIENT', 'DENY_INVISIBLE_REPRESENTANTS', 'DENY_MATRIX', 'DENY_APP_SCOPE']);
+export const isHiddenDenial = (reason: string) => HIDDEN_REASONS.has(reason);
+
+export async function listDocuments(ctx: Ctx, actor: Actor, recordId: string, filters: ListFilters = {}): Promise<ListedDocument[]> {
+  const { out, refusal } = await inTransaction(ctx, async (tx) => {
+    const now = tx.clock();
+    const mode = filters.mode ?? 'normal';
+    const record = await recordById(tx, recordId);
+    const relationship = await relationshipOf(tx, record.id, actor);
+    const settings = await settingsOf(tx, record.id);
+    let q = tx.db
+      .selectFrom('documents')
+      .selectAll()
+      .where('record_id', '=', record.id)
+      .where('status', 'in', filters.statuses?.length ? filters.statuses : ['current']);
+    if (!filters.includeArchived) q = q.where('archived', '=', 0);
+    let since = filters.since;
+    if (!since && actor.kind === 'professional' && !filters.noDefaultPeriod) {
+      const d = new Date(now);
+      d.setUTCFullYear(d.getUTCFullYear() - tx.config.professionalDefaultYears);
+      since = d.toISOString();
+    }
+    if (since) q = q.where('creation_time', '>=', since);
+    const rows = await q.orderBy('creation_time', 'desc').execute();
+
+    const out: ListedDocument[] = [];
+    const denied: Record<string, number> = {};
+    let key: Buffer | undefined;
+    let recordDecision: Decision | undefined;
+    for (const row of rows) {
+      const decision = decide(actor, recordView(record), relationship, documentView(row), settings, mode, now);
+      if (!decision.allow) {
+        denied[decision.reason] = (denied[decision.reason] ?? 0) + 1;
+        recordDecision ??= decision;
+        continue;
+      }
+      key ??= await tx.keys.get(tx.db, record.id);
+      const doc = storedDocument(row, key);
+      if (filters.where && !filters.where(doc)) continue;
+      out.push({ document: doc, decision });
+    }
+    const first = out[0]?.decision ?? recordDecision;
+    await appendAudit(tx.db, tx.engine, {
+      recordId: record.id, actor: auditActor(actor), action: 'document.list', mode,
+      outcome: out.length || !rows.length ? 'allow' : 'deny',
+      reason: first?.reason ?? 'EMPTY',
+      detail: { returned: out.map((o) => o.document.id), denied },
+      at: now,
+    });
+    if (out.length) await noteProfessionalAccess(tx, actor, record, relationship, mode);
+    // a professional with no right at all on this record learns it as an error, not an empty list
+    const refusal =
+      !out.length && rows.length && recordDecision && !isHiddenDenial(recordDecision.reason) && actor.kind === 'professional'
+        ? recordDecision
+        : undefined;
+    return { out, refusal };
+  });
+  // raised after the commit, so the audit entry of the denial stays
+  if (refusal) throw new CarnetError(refusal.reason, 'forbidden', refusal.explanation.en, { details: { explanation: refusal.explanation } });
+  return out;
+}
+
+export interface ReadResult {
+  document: StoredDocument;
+  bytes: Buffer;
+  decision: Decision;
+}
+
+/** ITI-68: one document's bytes, after an allow. 404 unknown (or hidden), 410 deleted, 403 denied. */
+export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, opts: { mode?: AccessMode } = {}): Promise<ReadResult> {
+  const mode = opts.mode ?? 'normal';
+  const now = ctx.clock();
+  let row;
+  try {
+    row = await documentRowById(ctx, documentId);
+  } catch (e) {
+    await inTransaction(ctx, (tx) =>
+      appendAudit(tx.db, tx.engine, {
+        actor: auditActor(actor), action: 'document.read', mode, outcome: 'deny', reason: 'DOCUMENT_UNKNOWN',
+        detail: { documentId: String(documentId).slice(0, 80) }, at: now,
+      }),
+    );
+    throw e;
+  }
+  const found = row;
+  const result = await inTransaction(ctx, async (tx) => {
+    const record = await recordById(tx, found.record_id);
+    const relationship = await relationshipOf(tx, record.id, actor);
+    const settings = await settingsOf(tx, record.id);
+    const decision = decide(actor, recordView(record), relationship, documentView(found), settings, mode, now);
+    await appendAudit(tx.db, tx.engine, {
+      recordId: record.id, actor: auditActor(actor), action: 'document.read', documentId: found.id, mode,
+      outcome: decision.allow ? 'allow' : 'deny', reason: decision.reason, at: now,
+    });
+    if (!decision.allow) return { decision };
+    await noteProfessionalAccess(tx, actor, record, relationship, mode);
+    const key = await tx.keys.get(tx.db, record.id);
+    const sealed = await tx.blobs.get(tx.db, record.id, found.blob_id);
+    if (!sealed) throw notFound('DOCUMENT_CONTENT_MISSING', 'The document content is missing');
+    return { decision, document: storedDocument(found, key), bytes: open(key, sealed, aad.blob(record.id, found.id)) };
+  });
+  if (!result.decision.allow || !result.document || !result.bytes) {
+    const d = result.decision;
+    if (d.reason === 'DENY_DELETED_DOCUMENT') throw new CarnetError('DOCUMENT_DELETED', 'gone', 'This document was deleted (entered in error)');
+    if (isHiddenDenial(d.reason)) throw notFound('DOCUMENT_UNKNOWN', 'No such document');
+    throw forbidden(d.reason, d.explanation.en, { details: { explanation: d.explanation } });
+  }
+  return result as ReadResult;
+}
+
+/** First access by a professional new to this record → the holder is told (DOMAIN §6). */
+async function noteProfessionalAccess(tx: Ctx, actor: Actor, record: RecordRow, _rel: Relationship, mode: AccessMode) {
+  if (actor.kind !== 'professional') return;
+  const seen = await tx.db
+    .selectFrom('practitioner_seen')
+    .select('first_at')
+    .where('record_id', '=', record.id)
+    .where('practitioner_id', '=', actor.id)
+    .executeTakeFirst();
+  if (seen) return;
+  await tx.db
+    .insertInto('practitioner_seen')
+    .values({ record_id: record.id, practitioner_id: actor.id, first_at: tx.clock().toISOString() })
+    .onConflict((oc) => oc.columns(['record_id', 'practitioner_id']).doNothing())
+    .execute();
+  await notifyHolder(tx, record.id, {
+    kind: 'first_access',
+    payload: { practitioner: actor.id, name: actor.name, professionCode: actor.professionCode, mode },
+    dedupeKey: `first-access:${record.id}:${actor.id}`,
+  });
+}
