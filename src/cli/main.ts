@@ -168,6 +168,56 @@ export function buildCli(): Command {
     });
 
   program
+    .command('client')
+    .description('Establishment systems (SMART Backend Services)')
+    .command('add')
+    .description('Register a system client with its public keys and FINESS')
+    .requiredOption('--name <name>', 'software / establishment name')
+    .requiredOption('--finess <finess>', 'FINESS of the establishment')
+    .option('--client-id <id>', 'client id (default: a new UUID)')
+    .option('--jwks <file>', 'file holding the public JWK Set')
+    .option('--jwks-url <url>', 'where the client publishes its JWK Set')
+    .option('--scope <scopes...>', 'the most this client may be granted (SMART scopes)')
+    .option('--json', 'print JSON')
+    .action(async (o) =>
+      withCarnet(async ({ ctx }) => {
+        const { readFileSync } = await import('node:fs');
+        const { addClient } = await import('../services/clients.ts');
+        const c = await addClient(ctx, {
+          clientId: o.clientId, name: o.name, finess: o.finess, jwksUrl: o.jwksUrl, scopes: o.scope,
+          jwks: o.jwks ? JSON.parse(readFileSync(o.jwks, 'utf8')) : undefined,
+        });
+        print(o.json, c, `client ${c.clientId} registered for FINESS ${c.finess}\nscopes: ${c.scopes.join(' ')}`);
+      }),
+    );
+
+  program
+    .command('token')
+    .description('Mint an access token for any actor from the local signing key (operators, tests)')
+    .requiredOption('--as <actor>', 'practitioner:RPPS | holder:INS-or-record-id | operator:id')
+    .addOption(new Option('--mode <mode>', 'access mode (professionals)').choices(['normal', 'bris_de_glace', 'centre_15']).default('normal'))
+    .option('--justification <text>', 'break-glass justification')
+    .option('--name <name>', 'display name (unregistered practitioners)')
+    .option('--profession <code>', 'profession code (unregistered practitioners)')
+    .option('--finess <finess>', 'structure FINESS')
+    .option('--scope <scopes...>', 'SMART scopes')
+    .option('--ttl <seconds>', 'lifetime in seconds (max 86400)', '3600')
+    .option('--json', 'print the whole token response')
+    .action(async (o) =>
+      withCarnet(async ({ ctx }) => {
+        const { loadOrCreateSigningKey } = await import('../auth/signing-keys.ts');
+        const { mintActorToken } = await import('../services/mintActorToken.ts');
+        const signer = await loadOrCreateSigningKey(ctx.config.dataDir);
+        const baseUrl = (process.env.CARNET_BASE_URL ?? `http://localhost:${process.env.PORT ?? 8080}`).replace(/\/+$/, '');
+        const t = await mintActorToken(ctx, signer, baseUrl, {
+          as: o.as, mode: o.mode, justification: o.justification, name: o.name, professionCode: o.profession,
+          organisation: o.finess, scopes: o.scope, ttlSeconds: Number(o.ttl),
+        });
+        console.log(o.json ? JSON.stringify(t, null, 2) : t.access_token);
+      }),
+    );
+
+  program
     .command('demo')
     .description('Seed the demo population (only on an empty installation)')
     .action(async () =>

@@ -37,9 +37,9 @@ export const DEMO = {
   ],
 };
 
-/** Where the example documents are: CARNET_FIXTURES, else ../shared/fixtures/cda beside the repo. */
+/** Where the example documents are: $CARNET_FIXTURES/cda (the fixtures root), else ../shared/fixtures/cda beside the repo. */
 export function fixturesDir(): string | undefined {
-  const candidates = [process.env.CARNET_FIXTURES, resolve(import.meta.dirname, '../../../shared/fixtures/cda'), resolve('../shared/fixtures/cda')];
+  const candidates = [process.env.CARNET_FIXTURES && join(process.env.CARNET_FIXTURES, 'cda'), resolve(import.meta.dirname, '../../../shared/fixtures/cda'), resolve('../shared/fixtures/cda')];
   return candidates.find((c): c is string => !!c && existsSync(c));
 }
 

@@ -73,3 +73,24 @@ export async function startEmergency(
   }
   return (result as { session: EmergencySessionResult }).session;
 }
+
+/**
+ * A professional's software asserts an emergency mode in its token (IUA purpose_of_use): the first
+ * request on a record opens the time-boxed session (with its notifications); later requests within
+ * the window reuse it. Normal mode does nothing.
+ */
+export async function ensureEmergencySession(
+  ctx: Ctx,
+  actor: Actor,
+  recordId: string,
+  mode: 'normal' | 'bris_de_glace' | 'centre_15',
+  justification: string | undefined,
+): Promise<void> {
+  if (mode === 'normal' || actor.kind !== 'professional') return;
+  const now = ctx.clock().toISOString();
+  const open = await ctx.db.selectFrom('emergency_sessions').select('id')
+    .where('record_id', '=', recordId).where('practitioner_id', '=', actor.id).where('mode', '=', mode)
+    .where('expires_at', '>', now).executeTakeFirst();
+  if (open) return;
+  await startEmergency(ctx, actor, recordId, mode, justification ?? '');
+}

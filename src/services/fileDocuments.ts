@@ -40,6 +40,8 @@ export interface FileRequest {
   };
   documents: FileDocumentInput[];
   mode?: AccessMode;
+  /** The IHE/PDSm transaction that carried it (ITI-65, TD2 …), kept in the audit entry. */
+  transaction?: string;
 }
 
 export interface FileResult {
@@ -152,9 +154,14 @@ async function fileInTx(tx: Ctx, actor: Actor, req: FileRequest): Promise<FileRe
         .selectFrom('documents')
         .select(['id', 'status', 'sha256', 'author_ids', 'author_orgs'])
         .where('record_id', '=', record.id)
-        .where((eb) =>
-          input.replaces!.id ? eb('id', '=', input.replaces!.id) : eb('unique_id', '=', input.replaces!.uniqueId ?? ''),
-        )
+        .where((eb) => {
+          const r = input.replaces!;
+          if (r.id) return eb('id', '=', r.id);
+          // an identifier may be the uniqueId (with or without urn:oid:) or the entryUUID
+          const v = r.uniqueId ?? '';
+          const bare = v.replace(/^urn:oid:/, '');
+          return eb.or([eb('unique_id', '=', v), eb('unique_id', '=', bare), eb('unique_id', '=', `urn:oid:${bare}`), eb('entry_uuid', '=', v)]);
+        })
         .executeTakeFirst();
       if (!target) throw notFound('REPLACED_DOCUMENT_UNKNOWN', 'The document to replace is not in this record', { expression: where });
       if (target.status !== 'current') {
@@ -219,7 +226,7 @@ async function fileInTx(tx: Ctx, actor: Actor, req: FileRequest): Promise<FileRe
     await appendAudit(tx.db, tx.engine, {
       recordId: record.id, actor: auditActor(actor), action: replacesId ? 'document.replace' : 'document.file',
       documentId: id, mode: req.mode ?? 'normal', outcome: 'success',
-      detail: { submissionSetId, ...(replacesId ? { replaces: replacesId } : {}) }, at: now,
+      detail: { submissionSetId, ...(req.transaction ? { transaction: req.transaction } : {}), ...(replacesId ? { replaces: replacesId } : {}) }, at: now,
     });
     if (!invisible) {
       await notifyHolder(tx, record.id, { kind: 'new_document', payload: { documentId: id, classCode: category.code } });

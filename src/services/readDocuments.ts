@@ -7,7 +7,7 @@ import { CarnetError, forbidden, notFound } from '../domain/errors.ts';
 import type { StoredDocument } from '../domain/document.ts';
 import type { AccessMode, Actor, Decision, Relationship } from '../domain/access/types.ts';
 import { decide } from '../domain/access/index.ts';
-import { open } from '../crypto/envelope.ts';
+import { open, openJson } from '../crypto/envelope.ts';
 import { appendAudit } from '../audit/audit.ts';
 import {
   aad, auditActor, documentRowById, documentView, recordById, recordView, relationshipOf, settingsOf, storedDocument,
@@ -104,9 +104,18 @@ export interface ReadResult {
   decision: Decision;
 }
 
+/**
+ * One document's metadata (FHIR read of a DocumentReference), after the same decision as a read of
+ * its bytes; audited as `document.read_metadata`.
+ */
+export async function readDocumentMetadata(ctx: Ctx, actor: Actor, documentId: string, opts: { mode?: AccessMode } = {}) {
+  return readDocument(ctx, actor, documentId, { ...opts, metadataOnly: true });
+}
+
 /** ITI-68: one document's bytes, after an allow. 404 unknown (or hidden), 410 deleted, 403 denied. */
-export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, opts: { mode?: AccessMode } = {}): Promise<ReadResult> {
+export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, opts: { mode?: AccessMode; metadataOnly?: boolean } = {}): Promise<ReadResult> {
   const mode = opts.mode ?? 'normal';
+  const action = opts.metadataOnly ? 'document.read_metadata' : 'document.read';
   const now = ctx.clock();
   let row;
   try {
@@ -114,7 +123,7 @@ export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, o
   } catch (e) {
     await inTransaction(ctx, (tx) =>
       appendAudit(tx.db, tx.engine, {
-        actor: auditActor(actor), action: 'document.read', mode, outcome: 'deny', reason: 'DOCUMENT_UNKNOWN',
+        actor: auditActor(actor), action, mode, outcome: 'deny', reason: 'DOCUMENT_UNKNOWN',
         detail: { documentId: String(documentId).slice(0, 80) }, at: now,
       }),
     );
@@ -127,12 +136,13 @@ export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, o
     const settings = await settingsOf(tx, record.id);
     const decision = decide(actor, recordView(record), relationship, documentView(found), settings, mode, now);
     await appendAudit(tx.db, tx.engine, {
-      recordId: record.id, actor: auditActor(actor), action: 'document.read', documentId: found.id, mode,
+      recordId: record.id, actor: auditActor(actor), action, documentId: found.id, mode,
       outcome: decision.allow ? 'allow' : 'deny', reason: decision.reason, at: now,
     });
     if (!decision.allow) return { decision };
     await noteProfessionalAccess(tx, actor, record, relationship, mode);
     const key = await tx.keys.get(tx.db, record.id);
+    if (opts.metadataOnly) return { decision, document: storedDocument(found, key), bytes: Buffer.alloc(0) };
     const sealed = await tx.blobs.get(tx.db, record.id, found.blob_id);
     if (!sealed) throw notFound('DOCUMENT_CONTENT_MISSING', 'The document content is missing');
     return { decision, document: storedDocument(found, key), bytes: open(key, sealed, aad.blob(record.id, found.id)) };
@@ -166,4 +176,37 @@ async function noteProfessionalAccess(tx: Ctx, actor: Actor, record: RecordRow, 
     payload: { practitioner: actor.id, name: actor.name, professionCode: actor.professionCode, mode },
     dedupeKey: `first-access:${record.id}:${actor.id}`,
   });
+}
+
+export interface SubmissionSetSummary {
+  id: string;
+  uniqueId: string;
+  entryUuid?: string;
+  sourceId: string;
+  submittedAt: string;
+  title?: string;
+  authors: StoredDocument['authors'];
+  /** Only the documents the caller may see. */
+  documentIds: string[];
+}
+
+/** ITI-66: the submission sets of a record that hold at least one document the caller may see. */
+export async function listSubmissionSets(ctx: Ctx, actor: Actor, recordId: string, filters: ListFilters = {}): Promise<SubmissionSetSummary[]> {
+  const visible = await listDocuments(ctx, actor, recordId, { ...filters, statuses: ['current', 'superseded'], includeArchived: true, noDefaultPeriod: true });
+  const visibleIds = new Set(visible.map((v) => v.document.id));
+  const sets = await ctx.db.selectFrom('submission_sets').selectAll().where('record_id', '=', recordId).orderBy('submitted_at', 'desc').execute();
+  const out: SubmissionSetSummary[] = [];
+  let key: Buffer | undefined;
+  for (const s of sets) {
+    const ids = (JSON.parse(s.document_ids) as string[]).filter((id) => visibleIds.has(id));
+    if (!ids.length) continue;
+    key ??= await ctx.keys.get(ctx.db, recordId);
+    const meta = openJson<{ title?: string }>(key, Buffer.from(s.meta_enc), aad.submission(recordId, s.id));
+    const first = visible.find((v) => v.document.id === ids[0])!.document;
+    out.push({
+      id: s.id, uniqueId: s.unique_id, entryUuid: s.entry_uuid ?? undefined, sourceId: s.source_id, submittedAt: s.submitted_at,
+      title: meta.title, authors: first.authors, documentIds: ids,
+    });
+  }
+  return out;
 }

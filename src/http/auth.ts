@@ -1,0 +1,52 @@
+/**
+ * Who is calling: the bearer access token (issued by /oauth2/token or `carnet token`), verified
+ * against Carnet's own key, turned into the domain's actor and access mode; scopes checked per
+ * route.
+ */
+import type { FastifyRequest } from 'fastify';
+import { CarnetError } from '../domain/errors.ts';
+import type { AccessMode, Actor } from '../domain/access/types.ts';
+import { bearerToken, toDomainActor, verifyAccessToken, type AccessContext, type TokenActor } from '../auth/access-token.ts';
+import { allows, type Interaction } from '../auth/scopes.ts';
+import type { SigningKey } from '../auth/signing-keys.ts';
+
+export interface Caller {
+  actor: Actor;
+  mode: AccessMode;
+  token: AccessContext;
+  /** The professional's break-glass justification carried in the token (never logged). */
+  justification?: string;
+}
+
+export interface AuthDeps {
+  signingKey: SigningKey;
+  issuer: string;
+  fhirBase: string;
+  now: () => Date;
+}
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+export async function authenticate(req: FastifyRequest, deps: AuthDeps): Promise<Caller> {
+  const cached = callers.get(req);
+  if (cached) return cached;
+  const raw = bearerToken(req.headers.authorization);
+  if (!raw) throw new CarnetError('TOKEN_MISSING', 'unauthorized', 'An access token is required (Authorization: Bearer …)');
+  const token = await verifyAccessToken(raw, { verifier: deps.signingKey.verifier, issuer: deps.issuer, audience: deps.fhirBase, now: deps.now });
+  const { actor, mode } = toDomainActor(token.actor);
+  const caller: Caller = { actor, mode, token, justification: justificationOf(token.actor) };
+  callers.set(req, caller);
+  return caller;
+}
+
+const justificationOf = (a: TokenActor) => (a.kind === 'professional' ? a.justification : undefined);
+
+/** Refuses (403) when the token's scopes do not cover `interaction` on `resourceType`. */
+export function requireScope(caller: Caller, resourceType: string, interaction: Interaction) {
+  const ok = (['system', 'user', 'patient'] as const).some((ctx) => allows(caller.token.scopes, ctx, resourceType, interaction));
+  if (!ok) {
+    throw new CarnetError('SCOPE_MISSING', 'forbidden', `The token's scopes do not allow '${interaction}' on ${resourceType}`, {
+      details: { resourceType, interaction },
+    });
+  }
+}
