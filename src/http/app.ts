@@ -18,6 +18,10 @@ import { registerPatient } from './routes/patient.ts';
 import { registerDocuments } from './routes/documents.ts';
 import { registerConsent } from './routes/consent.ts';
 import { registerAuditEvents } from './routes/audit-events.ts';
+import { registerAccounts } from './routes/accounts.ts';
+import { registerProLogin } from './routes/pro-login.ts';
+import { registerSmartLaunch } from './routes/smart-launch.ts';
+import { registerPortalApi } from './routes/portal-api.ts';
 
 export interface AppOptions {
   carnet: Carnet;
@@ -104,5 +108,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerDocuments(app, deps);
   registerConsent(app, deps);
   registerAuditEvents(app, deps);
+  registerAccounts(app, deps);
+  registerProLogin(app, deps);
+  registerSmartLaunch(app, deps);
+  registerPortalApi(app, deps);
   return app;
 }

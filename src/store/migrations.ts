@@ -4,10 +4,13 @@
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './db.ts';
+import { m0004_accounts } from './migrations/0004_accounts.ts';
+import { m0005_apps } from './migrations/0005_apps.ts';
+import { m0006_portal } from './migrations/0006_portal.ts';
 
 type AnyDb = Kysely<any>;
 
-function types(engine: Engine) {
+export function types(engine: Engine) {
   return {
     bytes: engine === 'postgres' ? sql`bytea` : sql`blob`,
   };
@@ -287,6 +290,9 @@ export function migrationProvider(engine: Engine): MigrationProvider {
         '0001_foundation': m0001_foundation(engine),
         '0002_access': m0002_access(engine),
         '0003_clients': m0003_clients(),
+        '0004_accounts': m0004_accounts(engine),
+        '0005_apps': m0005_apps(engine),
+        '0006_portal': m0006_portal(engine),
       };
     },
   };

@@ -5,6 +5,9 @@
  * query on it filters by it (the sharding key).
  */
 import type { Generated } from 'kysely';
+import type { AccountsTables } from './schema-accounts.ts';
+import type { AppsTables } from './schema-apps.ts';
+import type { PortalTables } from './schema-portal.ts';
 
 export interface OrganisationTable {
   id: string;
@@ -222,7 +225,7 @@ export interface OAuthJtiTable {
   expires_at: string;
 }
 
-export interface DB {
+export interface DB extends AccountsTables, AppsTables, PortalTables {
   organisations: OrganisationTable;
   practitioners: PractitionerTable;
   records: RecordTable;
