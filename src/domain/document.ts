@@ -51,6 +51,8 @@ export interface DocumentMetadata {
   title?: string;
   /** Free-text comments of the author (encrypted at rest). */
   comments?: string;
+  /** XDS referenceIdList (DocumentReference.context.related): order, accession, study identifiers. */
+  referenceIds?: Array<{ system?: string; value: string; type?: string }>;
   /** Source system's identifiers (sourceId of the submission set, etc.). */
   sourceId?: string;
   /** Declared size/hash from the submitter, checked against the bytes. */
