@@ -3,7 +3,7 @@
  * headers, body limits, rate limits, request ids, and logs that carry no health data (method,
  * route pattern, status, duration — never the URL's query, never a body).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { randomUUID } from 'node:crypto';
@@ -45,7 +45,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: true,
+    // our own onResponse line replaces Fastify's request logs (which would print URLs with INS)
+    logController: new LogController({ disableRequestLogging: true }),
     logger: opts.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' },
     trustProxy: false,
   });
