@@ -64,7 +64,11 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
     const fe = err as FastifyError;
     ce = fromFastify(fe);
     status = fe.statusCode === 429 ? 429 : ce.code === 'INTERNAL' ? 500 : statusOf(ce);
-    if (status === 500) req.log.error({ reqId: req.id, err: { message: fe.message, stack: fe.stack, code: fe.code } }, 'internal error');
+    if (status === 500) {
+      // a driver's message can echo values (an INS in a duplicate-key error): log where, not what
+      const frames = (fe.stack ?? '').split('\n').slice(1, 8).join('\n');
+      req.log.error({ reqId: req.id, err: { name: fe.name, code: fe.code, frames } }, 'internal error');
+    }
   }
   if (status === 401) reply.header('www-authenticate', `Bearer error="invalid_token"`);
   if (req.url.startsWith('/oauth2/')) {
