@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { applyEvent, type Lifecycle, type LifecycleEvent } from '../domain/lifecycle.ts';
-import { forbidden } from '../domain/errors.ts';
+import { CarnetError, forbidden } from '../domain/errors.ts';
 import type { Actor } from '../domain/access/types.ts';
 import { appendAudit } from '../audit/audit.ts';
 import { loadOrCreateSigningKey } from '../auth/signing-keys.ts';
@@ -84,7 +84,16 @@ export const reopenRecord = (ctx: Ctx, actor: Actor, recordId: string) => transi
 export const requestDeletion = (ctx: Ctx, actor: Actor, recordId: string) => transitionRecord(ctx, actor, recordId, { type: 'request_deletion' });
 export const suspendRecord = (ctx: Ctx, actor: Actor, recordId: string) => transitionRecord(ctx, actor, recordId, { type: 'suspend' });
 export const liftSuspension = (ctx: Ctx, actor: Actor, recordId: string) => transitionRecord(ctx, actor, recordId, { type: 'lift_suspension' });
-export const deleteRecordNow = (ctx: Ctx, actor: Actor, recordId: string) => transitionRecord(ctx, actor, recordId, { type: 'delete' });
+/**
+ * Effective deletion now (an opposed record, or a closed one whose deletion is due). Like the daily
+ * job, it then reclaims the storage of the destroyed key — unless called inside a caller's
+ * transaction, whose owner must do it after the commit (VACUUM cannot run in a transaction).
+ */
+export async function deleteRecordNow(ctx: Ctx, actor: Actor, recordId: string): Promise<TransitionResult> {
+  const result = await transitionRecord(ctx, actor, recordId, { type: 'delete' });
+  if (!(ctx.db as { isTransaction?: boolean }).isTransaction) await reclaimDeletedKeys(ctx);
+  return result;
+}
 
 export interface OppositionProof {
   proofId: string;
@@ -101,14 +110,15 @@ export interface OppositionProof {
  */
 export async function opposeRecord(ctx: Ctx, input: { ins: string; insOid?: string; activationCode: string }): Promise<OppositionProof & TransitionResult> {
   const signer = await loadOrCreateSigningKey(ctx.config.dataDir);
-  return inTransaction(ctx, async (tx) => {
+  const out = await inTransaction(ctx, async (tx) => {
     const row = await recordByIns(tx, input.ins, input.insOid);
     if (!verifySecret(input.activationCode, row.activation_code_hash)) {
+      // the refusal is returned, not thrown, so that its audit entry commits
       await appendAudit(tx.db, tx.engine, {
         recordId: row.id, actor: { kind: 'holder', id: row.id }, action: 'record.oppose', outcome: 'failure',
         reason: 'ACTIVATION_CODE_WRONG', at: tx.clock(),
       });
-      throw forbidden('ACTIVATION_CODE_WRONG', 'The activation code does not match this INS');
+      return { wrongCode: true as const };
     }
     const result = await applyToRow(tx, { kind: 'holder', id: row.id, name: '' }, row, { type: 'oppose' });
     const opposedAt = result.lifecycle.opposedAt ?? tx.clock().toISOString();
@@ -124,13 +134,21 @@ export async function opposeRecord(ctx: Ctx, input: { ins: string; insOid?: stri
     );
     return { ...result, proofId, opposedAt, statement, signature };
   });
+  if ('wrongCode' in out) throw forbidden('ACTIVATION_CODE_WRONG', 'The activation code does not match this INS');
+  return out;
 }
 
-/** The daily job: applies every time-based transition that is due (DOMAIN §3). */
+/**
+ * The daily job: applies every time-based transition that is due (DOMAIN §3). Each record is
+ * processed in its own transaction, and a record that fails (e.g. a damaged row) does not stop
+ * the others: they are all processed, then the run throws DAILY_JOB_PARTIAL naming the failed
+ * records (ids and error codes only) beside what was applied, so the operator's command fails loudly.
+ */
 export async function runDailyJobs(ctx: Ctx): Promise<{ applied: { recordId: string; event: string }[]; notices: number }> {
   const { dueEvent } = await import('../domain/lifecycle.ts');
   const now = ctx.clock();
   const applied: { recordId: string; event: string }[] = [];
+  const failed: { recordId: string; code: string }[] = [];
   const due = await ctx.db
     .selectFrom('records')
     .select('id')
@@ -139,23 +157,33 @@ export async function runDailyJobs(ctx: Ctx): Promise<{ applied: { recordId: str
     .execute();
   const system: Actor = { kind: 'system', id: 'carnet-jobs', name: 'Carnet (tâche quotidienne)' };
   for (const { id } of due) {
-    // each record in its own transaction: one failure does not hold the others back
-    await inTransaction(ctx, async (tx) => {
-      const row = await recordById(tx, id);
-      // a record may need several steps (e.g. suspended → closed → deleted): apply until settled
-      let current = row;
-      for (let i = 0; i < 4; i++) {
-        const ev = dueEvent(lifecycleOf(current), now);
-        if (!ev) break;
-        await applyToRow(tx, system, current, ev);
-        applied.push({ recordId: id, event: ev.type });
-        current = await recordById(tx, id);
-      }
-    });
+    try {
+      const steps = await inTransaction(ctx, async (tx) => {
+        // a record may need several steps (e.g. suspended → closed → deleted): apply until settled
+        const done: { recordId: string; event: string }[] = [];
+        let current = await recordById(tx, id);
+        for (let i = 0; i < 4; i++) {
+          const ev = dueEvent(lifecycleOf(current), now);
+          if (!ev) break;
+          await applyToRow(tx, system, current, ev);
+          done.push({ recordId: id, event: ev.type });
+          current = await recordById(tx, id);
+        }
+        return done;
+      });
+      applied.push(...steps); // only once committed
+    } catch (e) {
+      failed.push({ recordId: id, code: e instanceof CarnetError ? e.code : e instanceof Error ? e.name : 'ERROR' });
+    }
   }
   const { invisibleNotices } = await import('./manageDocuments.ts');
   const notices = await invisibleNotices(ctx);
   if (applied.some((a) => a.event === 'delete')) await reclaimDeletedKeys(ctx);
+  if (failed.length) {
+    throw new CarnetError('DAILY_JOB_PARTIAL', 'conflict', `The daily job could not process ${failed.length} record(s)`, {
+      details: { failed, applied, notices },
+    });
+  }
   return { applied, notices };
 }
 
