@@ -6,7 +6,7 @@
 import { CarnetError, forbidden, notFound } from '../domain/errors.ts';
 import type { StoredDocument } from '../domain/document.ts';
 import type { AccessMode, Actor, Decision, Relationship } from '../domain/access/types.ts';
-import { decide } from '../domain/access/index.ts';
+import { decide, decideRecordAccess } from '../domain/access/index.ts';
 import { open, openJson } from '../crypto/envelope.ts';
 import { appendAudit } from '../audit/audit.ts';
 import {
@@ -61,36 +61,34 @@ export async function listDocuments(ctx: Ctx, actor: Actor, recordId: string, fi
     if (since) q = q.where('creation_time', '>=', since);
     const rows = await q.orderBy('creation_time', 'desc').execute();
 
+    // may this caller read anything at all here? (a refusal must not depend on whether documents exist)
+    const recordLevel = decideRecordAccess(actor, recordView(record), relationship, settings, mode, now);
     const out: ListedDocument[] = [];
     const denied: Record<string, number> = {};
     let key: Buffer | undefined;
-    let recordDecision: Decision | undefined;
+    let anyReadable = false;
     for (const row of rows) {
       const decision = decide(actor, recordView(record), relationship, documentView(row), settings, mode, now);
       if (!decision.allow) {
         denied[decision.reason] = (denied[decision.reason] ?? 0) + 1;
-        recordDecision ??= decision;
         continue;
       }
+      anyReadable = true;
       key ??= await tx.keys.get(tx.db, record.id);
       const doc = storedDocument(row, key);
       if (filters.where && !filters.where(doc)) continue;
       out.push({ document: doc, decision });
     }
-    const first = out[0]?.decision ?? recordDecision;
+    // documents readable on a per-document ground (their author) are listed even without a record-level right
+    const refusal = !anyReadable && !recordLevel.allow ? recordLevel : undefined;
     await appendAudit(tx.db, tx.engine, {
       recordId: record.id, actor: auditActor(actor), action: 'document.list', mode,
-      outcome: out.length || !rows.length ? 'allow' : 'deny',
-      reason: first?.reason ?? 'EMPTY',
+      outcome: refusal ? 'deny' : 'allow',
+      reason: refusal?.reason ?? out[0]?.decision.reason ?? recordLevel.reason,
       detail: { returned: out.map((o) => o.document.id), denied },
       at: now,
     });
     if (out.length) await noteProfessionalAccess(tx, actor, record, relationship, mode);
-    // a professional with no right at all on this record learns it as an error, not an empty list
-    const refusal =
-      !out.length && rows.length && recordDecision && !isHiddenDenial(recordDecision.reason) && actor.kind === 'professional'
-        ? recordDecision
-        : undefined;
     return { out, refusal };
   });
   // raised after the commit, so the audit entry of the denial stays

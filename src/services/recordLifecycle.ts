@@ -9,7 +9,8 @@ import { CarnetError, forbidden } from '../domain/errors.ts';
 import type { Actor } from '../domain/access/types.ts';
 import { appendAudit } from '../audit/audit.ts';
 import { loadOrCreateSigningKey } from '../auth/signing-keys.ts';
-import { auditActor, lifecycleOf, recordById, recordByIns, type RecordRow } from './internal/repo.ts';
+import { auditActor, lifecycleOf, recordById, recordByIns, relationshipOf, type RecordRow } from './internal/repo.ts';
+import { canChangeLifecycle } from '../domain/access/index.ts';
 import { notifyHolder, type NotificationKind } from './internal/notify.ts';
 import { verifySecret } from './internal/secrets.ts';
 import { dueAtOf } from './internal/lifecycle.ts';
@@ -38,10 +39,20 @@ export interface TransitionResult {
 
 /** Applies one lifecycle event to a record, in one transaction, with its audit entry and notice. */
 export async function transitionRecord(ctx: Ctx, actor: Actor, recordId: string, event: LifecycleEvent): Promise<TransitionResult> {
-  return inTransaction(ctx, async (tx) => {
+  const out = await inTransaction(ctx, async (tx) => {
     const row = await recordById(tx, recordId);
+    const d = canChangeLifecycle(actor, await relationshipOf(tx, row.id, actor), event.type);
+    if (!d.allow) {
+      await appendAudit(tx.db, tx.engine, {
+        recordId: row.id, actor: auditActor(actor), action: `record.${event.type}`, outcome: 'deny', reason: d.reason, at: tx.clock(),
+      });
+      return { refused: d };
+    }
     return applyToRow(tx, actor, row, event);
   });
+  // raised after the commit, so the refusal stays in the audit log
+  if ('refused' in out) throw forbidden(out.refused.reason, out.refused.explanation.en, { details: { explanation: out.refused.explanation } });
+  return out;
 }
 
 async function applyToRow(tx: Ctx, actor: Actor, row: RecordRow, event: LifecycleEvent): Promise<TransitionResult> {

@@ -14,7 +14,8 @@ import { metadataFromCda } from './internal/cda-metadata.ts';
 import { addPatient, type AddPatientInput } from './addPatient.ts';
 import type { TestCarnet } from '../store/testing.ts';
 
-export const FIXTURES_DIR = process.env.CARNET_FIXTURES ?? resolve(import.meta.dirname, '../../../shared/fixtures/cda');
+/** $CARNET_FIXTURES is the fixtures root (as everywhere else); its cda/ folder holds the CDAs. */
+export const FIXTURES_DIR = process.env.CARNET_FIXTURES ? join(process.env.CARNET_FIXTURES, 'cda') : resolve(import.meta.dirname, '../../../shared/fixtures/cda');
 
 /** The test identity every ANS example document (or nearly) is written for. */
 export const FIXTURE_INS = '279035121518989';

@@ -98,6 +98,7 @@ export function authorizationStatus(
       if (relationship.blockedAt !== undefined) return 'INTERDIT';
       return personLinked(actor, relationship) && relationship.delegation?.read === true ? 'VALIDE' : 'NON_EXISTE';
     case 'app':
+      if (actor.recordId !== undefined && actor.recordId !== record.id) return 'NON_EXISTE';
       if (relationship.blockedAt !== undefined) return 'INTERDIT';
       return (actor.allowedTypes?.length ?? 0) + (actor.allowedCategories?.length ?? 0) > 0 ? 'VALIDE' : 'NON_EXISTE';
   }

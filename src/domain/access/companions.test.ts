@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCarnetError } from '../errors.ts';
 import { authorizationStatus, consentState } from './authorization.ts';
-import { canManageSharing, canReadHistory, decideWrite } from './companions.ts';
+import { canChangeLifecycle, canManageSharing, canReadHistory, decideWrite } from './companions.ts';
 import { emergencySessionState, emergencyWindowEnd } from './emergency.ts';
 import type { ReasonCode } from './reasons.ts';
 import type { AccessMode, Actor, AuthorizationStatus, DocumentView, RecordView, Relationship } from './types.ts';
@@ -192,4 +192,36 @@ test('§5.8 emergencySessionState: end is the earlier of expiresAt and the windo
   assert.deepEqual(emergencySessionState({ ...s, startedAt: 'garbage' }, 'bris_de_glace', NOW), { ok: false, problem: 'none' });
   assert.equal(emergencySessionState({ ...s, justification: '' }, 'centre_15', NOW).ok, false);
   assert.equal(emergencySessionState({ ...s, mode: 'centre_15', justification: '' }, 'centre_15', NOW).ok, true);
+});
+
+// --- who may change the record's lifecycle (DOMAIN §3) -------------------------------------------
+
+const lc = (actor: Parameters<typeof canChangeLifecycle>[0], rel: Parameters<typeof canChangeLifecycle>[1], ev: Parameters<typeof canChangeLifecycle>[2]) =>
+  canChangeLifecycle(actor, rel, ev);
+
+test('§3 the holder closes, reopens and asks for early deletion of their own record', () => {
+  const holder = { kind: 'holder' as const, id: 'r1', name: 'Jeanne' };
+  for (const ev of ['close', 'reopen', 'request_deletion', 'activate', 'oppose', 'lift_suspension'] as const) {
+    const d = lc(holder, { personLink: 'holder' }, ev);
+    assert.equal(d.allow, true, ev);
+    assert.equal(d.reason, 'ALLOW_HOLDER');
+  }
+});
+
+test('§3 only the operator suspends for fraud or carries out a deletion', () => {
+  const holder = { kind: 'holder' as const, id: 'r1', name: 'Jeanne' };
+  const op = { kind: 'operator' as const, id: 'op', name: 'Opérateur' };
+  assert.equal(lc(holder, { personLink: 'holder' }, 'delete').reason, 'DENY_NOT_OPERATOR');
+  assert.equal(lc(holder, { personLink: 'holder' }, 'suspend').reason, 'DENY_NOT_OPERATOR');
+  assert.equal(lc(op, {}, 'delete').reason, 'ALLOW_OPERATOR');
+  assert.equal(lc(op, {}, 'suspend').reason, 'ALLOW_OPERATOR');
+  assert.equal(lc(op, {}, 'close').allow, false);
+});
+
+test('§3 a professional, a caregiver or a stranger never closes a record; the daily job applies what is due', () => {
+  const dr = { kind: 'professional' as const, id: '10000000009', name: 'Dr Martin', professionCode: '10' };
+  assert.equal(lc(dr, { medecinTraitant: true }, 'close').reason, 'DENY_NOT_HOLDER');
+  assert.equal(lc({ kind: 'caregiver', id: 'c', name: 'Aidant' }, { personLink: 'caregiver', delegation: { read: true } }, 'close').reason, 'DENY_CAREGIVER_LIMITS');
+  assert.equal(lc({ kind: 'holder', id: 'r2', name: 'Autre' }, {}, 'close').reason, 'DENY_NOT_LINKED');
+  assert.equal(lc({ kind: 'system', id: 'jobs', name: 'Carnet' }, {}, 'delete').reason, 'ALLOW_SYSTEM');
 });

@@ -69,6 +69,7 @@ export function decideWrite(
   if (actor.kind !== 'professional' && actor.kind !== 'system' && actor.kind !== 'app' && !personLinked(actor, relationship)) {
     return out('DENY_NOT_LINKED');
   }
+  if (actor.kind === 'app' && actor.recordId !== undefined && actor.recordId !== record.id) return out('DENY_NOT_LINKED');
   if (record.state !== 'active') return out('DENY_RECORD_STATE');
   if (actor.kind === 'system') return out('ALLOW_SYSTEM');
   if (actor.kind === 'professional') return out('ALLOW_PROFESSIONAL_WRITE');
@@ -107,4 +108,25 @@ export function canManageSharing(actor: Actor, relationship: Relationship): Deci
     default:
       return out('DENY_NOT_HOLDER');
   }
+}
+
+/** Lifecycle events (domain/lifecycle.ts) and who may apply them. */
+export type LifecycleEventType =
+  | 'activate' | 'oppose' | 'withdraw_opposition' | 'close' | 'reopen' | 'request_deletion' | 'delete' | 'suspend' | 'lift_suspension';
+
+/**
+ * Who may change a record's lifecycle (DOMAIN §3): the holder's side (holder, legal representatives
+ * of a minor) activates early, objects, closes, reopens, asks for early deletion and objects to a
+ * suspension; the operator suspends for fraud and carries out deletions; Carnet's daily job
+ * (`system`) applies what the calendar makes due. Caregivers never (closure is outside any
+ * delegation); professionals, apps and forbidden actors never.
+ */
+export function canChangeLifecycle(actor: Actor, relationship: Relationship, event: LifecycleEventType): Decision {
+  const object = { fr: "l'état de ce dossier", en: 'the state of this record' };
+  const out = (r: ReasonCode) => decision(r, 'manage', ctx(actor, object));
+  if (actor.kind === 'system') return out('ALLOW_SYSTEM');
+  const operatorEvents: LifecycleEventType[] = ['suspend', 'delete', 'lift_suspension'];
+  if (actor.kind === 'operator') return operatorEvents.includes(event) ? out('ALLOW_OPERATOR') : out('DENY_NOT_HOLDER');
+  if (event === 'suspend' || event === 'delete') return actor.kind === 'forbidden' ? out('DENY_FORBIDDEN_ACTOR') : out('DENY_NOT_OPERATOR');
+  return canManageSharing(actor, relationship);
 }

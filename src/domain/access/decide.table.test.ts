@@ -291,6 +291,8 @@ test('every read reason code except the write/history/manage-only ones is exerci
     'DENY_PATIENT_CLASS_ONLY',
     'DENY_CAREGIVER_LIMITS',
     'DENY_NOT_HOLDER',
+    'ALLOW_OPERATOR',
+    'DENY_NOT_OPERATOR',
   ]);
   const seen = new Set(cases.map((c) => c.reason));
   const missing = REASON_CODES.filter((r) => !notRead.has(r) && !seen.has(r));

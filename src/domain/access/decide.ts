@@ -81,6 +81,7 @@ export function decide(
 
   // 2. The holder's side: holder, legal representatives, caregivers, catalogue apps.
   if (actor.kind !== 'app' && !personLinked(actor, relationship)) return out('DENY_NOT_LINKED');
+  if (actor.kind === 'app' && actor.recordId !== undefined && actor.recordId !== record.id) return out('DENY_NOT_LINKED');
   const holderSide = actor.kind === 'holder' || actor.kind === 'legal_representative';
   if (holderSide ? !HOLDER_READABLE_STATES.includes(record.state) : record.state !== 'active') {
     return out('DENY_RECORD_STATE');
@@ -138,29 +139,9 @@ function decideProfessional(
   const sameOrganisation = actor.organisation !== undefined && document.authorOrganisations.includes(actor.organisation);
 
   // §5.4 (normal) or §5.8/§5.9 (emergency): on what ground would the professional read?
-  let grant: { reason: ReasonCode; extra: Partial<ExplainContext> };
-  if (mode === 'normal') {
-    const a = recordAuthorization(rel, now);
-    if (a.ok) {
-      grant = { reason: a.reason, extra: a.reason === 'ALLOW_CONSENT' ? { date: a.date, until: a.until } : {} };
-    } else if (isAuthor) {
-      // The author reads back what they wrote, without a record-level authorization.
-      grant = { reason: 'ALLOW_AUTHOR', extra: {} };
-    } else {
-      return deny(a.reason, { date: a.date });
-    }
-  } else {
-    if (mode === 'centre_15' && actor.professionCode !== '10') return deny('DENY_CENTRE_15_NOT_PHYSICIAN');
-    if (mode === 'bris_de_glace' && !settings.breakGlassAllowed) return deny('DENY_BREAK_GLASS_DISABLED');
-    if (mode === 'centre_15' && !settings.samuAllowed) return deny('DENY_SAMU_DISABLED');
-    const s = emergencySessionState(rel.emergency, mode, now, windowHours);
-    if (!s.ok) {
-      if (s.problem === 'expired') return deny('DENY_EMERGENCY_EXPIRED', { date: s.endsAt });
-      if (s.problem === 'no_justification') return deny('DENY_EMERGENCY_NO_JUSTIFICATION');
-      return deny('DENY_EMERGENCY_NO_SESSION');
-    }
-    grant = { reason: mode === 'bris_de_glace' ? 'ALLOW_BRIS_DE_GLACE' : 'ALLOW_CENTRE_15', extra: { date: s.startedAt } };
-  }
+  const g = professionalGrant(actor, rel, settings, mode, now, windowHours, isAuthor);
+  if ('deny' in g) return deny(g.deny, g.extra);
+  const grant = g;
 
   // §5.5 the matrix binds every professional, médecin traitant and emergencies included.
   if (!matrixAllows(matrix, actor.professionCode, document.category, document.type)) return deny('DENY_MATRIX');
@@ -175,6 +156,89 @@ function decideProfessional(
   // §5.7 professionals see INVISIBLE_PATIENT documents, and are told the patient does not.
   const note = document.flags.includes('INVISIBLE_PATIENT') && hiddenFromPatient(document, now) ? NOT_VISIBLE_TO_PATIENT : undefined;
   return out(grant.reason, { profession, ...grant.extra, ...(note ? { note } : {}) });
+}
+
+type Grant = { reason: ReasonCode; extra: Partial<ExplainContext> } | { deny: ReasonCode; extra: Partial<ExplainContext> };
+
+/** The ground on which a professional reads in this record and mode (§5.4, §5.8, §5.9), or why not. */
+function professionalGrant(
+  actor: ProfessionalActor,
+  rel: Relationship,
+  settings: HolderSettings,
+  mode: AccessMode,
+  now: Date,
+  windowHours: number,
+  isAuthor: boolean,
+): Grant {
+  if (mode === 'normal') {
+    const a = recordAuthorization(rel, now);
+    if (a.ok) return { reason: a.reason, extra: a.reason === 'ALLOW_CONSENT' ? { date: a.date, until: a.until } : {} };
+    // The author reads back what they wrote, without a record-level authorization.
+    if (isAuthor) return { reason: 'ALLOW_AUTHOR', extra: {} };
+    return { deny: a.reason, extra: { date: a.date } };
+  }
+  if (mode === 'centre_15' && actor.professionCode !== '10') return { deny: 'DENY_CENTRE_15_NOT_PHYSICIAN', extra: {} };
+  if (mode === 'bris_de_glace' && !settings.breakGlassAllowed) return { deny: 'DENY_BREAK_GLASS_DISABLED', extra: {} };
+  if (mode === 'centre_15' && !settings.samuAllowed) return { deny: 'DENY_SAMU_DISABLED', extra: {} };
+  const s = emergencySessionState(rel.emergency, mode, now, windowHours);
+  if (!s.ok) {
+    if (s.problem === 'expired') return { deny: 'DENY_EMERGENCY_EXPIRED', extra: { date: s.endsAt } };
+    if (s.problem === 'no_justification') return { deny: 'DENY_EMERGENCY_NO_JUSTIFICATION', extra: {} };
+    return { deny: 'DENY_EMERGENCY_NO_SESSION', extra: {} };
+  }
+  return { reason: mode === 'bris_de_glace' ? 'ALLOW_BRIS_DE_GLACE' : 'ALLOW_CENTRE_15', extra: { date: s.startedAt } };
+}
+
+const THE_RECORD = { fr: 'ce dossier', en: 'this record' };
+
+/**
+ * The record-level part of `decide`: may this actor read anything at all in this record, in this
+ * mode? Matrix, masking and invisibility are per document, so they are not judged here; the
+ * author-reads-back exception is per document too. Services use it so that a caller with no right
+ * gets a refusal rather than an empty list — an empty list would tell whether documents exist.
+ */
+export function decideRecordAccess(
+  actor: Actor,
+  record: RecordView,
+  relationship: Relationship,
+  holderSettings: HolderSettings,
+  mode: AccessMode,
+  now: Date,
+  policy?: Partial<AccessPolicy>,
+): Decision {
+  const matrix = policy?.matrix ?? DEFAULT_POLICY.matrix;
+  const windowHours = policy?.emergencyWindowHours ?? DEFAULT_POLICY.emergencyWindowHours;
+  const base: ExplainContext = { name: actor.name, object: THE_RECORD, matrixVersion: matrix.version, state: record.state };
+  const out = (reason: ReasonCode, extra: Partial<ExplainContext> = {}): Decision => decision(reason, 'read', { ...base, ...extra });
+
+  if (actor.kind === 'forbidden') return out('DENY_FORBIDDEN_ACTOR');
+  if (actor.kind === 'operator' || actor.kind === 'system') return out('DENY_NO_CONTENT_ACCESS');
+  if (!(ACCESS_MODES as readonly string[]).includes(mode)) return out('DENY_INVALID_MODE');
+  if (mode !== 'normal' && actor.kind !== 'professional') return out('DENY_EMERGENCY_NOT_PROFESSIONAL');
+  if (actor.kind === 'professional') {
+    const profession = professionLabel(actor.professionCode, matrix);
+    if (record.state !== 'active') return out('DENY_RECORD_STATE', { profession });
+    if (relationship.blockedAt !== undefined) return out('DENY_BLOCKED', { profession });
+    const g = professionalGrant(actor, relationship, holderSettings, mode, now, windowHours, false);
+    if ('deny' in g) return out(g.deny, { profession, ...g.extra });
+    return out(g.reason, { profession, ...g.extra });
+  }
+  if (actor.kind !== 'app' && !personLinked(actor, relationship)) return out('DENY_NOT_LINKED');
+  if (actor.kind === 'app' && actor.recordId !== undefined && actor.recordId !== record.id) return out('DENY_NOT_LINKED');
+  const holderSide = actor.kind === 'holder' || actor.kind === 'legal_representative';
+  if (holderSide ? !HOLDER_READABLE_STATES.includes(record.state) : record.state !== 'active') return out('DENY_RECORD_STATE');
+  if ((actor.kind === 'caregiver' || actor.kind === 'app') && relationship.blockedAt !== undefined) return out('DENY_BLOCKED');
+  if (actor.kind === 'caregiver' && relationship.delegation?.read !== true) return out('DENY_NO_DELEGATION');
+  switch (actor.kind) {
+    case 'holder':
+      return out('ALLOW_HOLDER');
+    case 'legal_representative':
+      return out('ALLOW_LEGAL_REPRESENTATIVE');
+    case 'caregiver':
+      return out('ALLOW_CAREGIVER');
+    case 'app':
+      return out('ALLOW_APP');
+  }
 }
 
 /**

@@ -1,8 +1,8 @@
 /** The access rules (DOMAIN §5), pure. Import from here. */
 export * from './types.ts';
-export { decide, appScopeAllows, DEFAULT_POLICY, HOLDER_READABLE_STATES, type AccessPolicy } from './decide.ts';
+export { decide, decideRecordAccess, appScopeAllows, DEFAULT_POLICY, HOLDER_READABLE_STATES, type AccessPolicy } from './decide.ts';
 export { authorizationStatus, consentState, recordAuthorization, personLinked, type ConsentState } from './authorization.ts';
-export { canReadHistory, decideWrite, canManageSharing } from './companions.ts';
+export { canReadHistory, decideWrite, canManageSharing, canChangeLifecycle, type LifecycleEventType } from './companions.ts';
 export {
   validateVisibilityFlags,
   invisibleStage,

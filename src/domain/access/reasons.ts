@@ -21,6 +21,7 @@ export const ALLOW_REASONS = [
   'ALLOW_OWN_ENTRY',
   'ALLOW_PROFESSIONAL_WRITE',
   'ALLOW_SYSTEM',
+  'ALLOW_OPERATOR',
 ] as const;
 
 export const DENY_REASONS = [
@@ -52,6 +53,7 @@ export const DENY_REASONS = [
   'DENY_PATIENT_CLASS_ONLY',
   'DENY_CAREGIVER_LIMITS',
   'DENY_NOT_HOLDER',
+  'DENY_NOT_OPERATOR',
 ] as const;
 
 export type AllowReason = (typeof ALLOW_REASONS)[number];
@@ -144,6 +146,7 @@ const CLAUSES: Record<ReasonCode, Clause> = {
     en: 'any professional caring for the patient may add documents',
   }),
   ALLOW_SYSTEM: () => ({ fr: 'alimentation automatique du dossier', en: 'automatic feed of the record' }),
+  ALLOW_OPERATOR: () => ({ fr: "en tant qu'opérateur du service", en: 'as the operator of the service' }),
 
   DENY_FORBIDDEN_ACTOR: () => ({
     fr: "la loi interdit l'accès au dossier aux assureurs, mutuelles, employeurs et médecins du travail (article L1111-18 du code de la santé publique)",
@@ -246,6 +249,10 @@ const CLAUSES: Record<ReasonCode, Clause> = {
   DENY_CAREGIVER_LIMITS: () => ({
     fr: "un proche aidant ne gère jamais les partages, les identifiants, la clôture ni l'export du dossier",
     en: 'a caregiver never manages sharing, credentials, closure or export of the record',
+  }),
+  DENY_NOT_OPERATOR: () => ({
+    fr: "seul l'opérateur du service peut le faire",
+    en: 'only the operator of the service may do this',
   }),
   DENY_NOT_HOLDER: () => ({
     fr: 'seuls le titulaire et ses représentants légaux gèrent les partages du dossier',

@@ -29,8 +29,11 @@ export type Actor =
     }
   | { kind: 'forbidden'; id: string; name: string; role: ForbiddenRole }
   | { kind: 'operator'; id: string; name: string }
-  /** A catalogue app acting for the holder with the scopes the holder consented to. */
-  | { kind: 'app'; id: string; name: string; allowedTypes?: string[]; allowedCategories?: string[] }
+  /**
+   * A catalogue app acting for the holder with the scopes the holder consented to. `recordId`: the
+   * record the holder connected it to; when set, the app reads and writes nothing else.
+   */
+  | { kind: 'app'; id: string; name: string; allowedTypes?: string[]; allowedCategories?: string[]; recordId?: string }
   /** Carnet itself (jobs, migrations): never reads content through `decide`. */
   | { kind: 'system'; id: string; name: string };
 
