@@ -18,6 +18,7 @@ import {
 } from './internal/repo.ts';
 import { notifyHolder } from './internal/notify.ts';
 import { checkCdaAgreement } from './internal/cda-check.ts';
+import { isAuthorSide } from './internal/authorship.ts';
 import { inTransaction, type Ctx } from './context.ts';
 
 export interface FileDocumentInput {
@@ -152,7 +153,7 @@ async function fileInTx(tx: Ctx, actor: Actor, req: FileRequest): Promise<FileRe
     if (input.replaces) {
       const target = await tx.db
         .selectFrom('documents')
-        .select(['id', 'status', 'sha256', 'author_ids', 'author_orgs'])
+        .select(['id', 'status', 'sha256', 'author_ids', 'author_orgs', 'filed_by_kind', 'filed_by_id', 'filed_by_org', 'record_id'])
         .where('record_id', '=', record.id)
         .where((eb) => {
           const r = input.replaces!;
@@ -164,6 +165,9 @@ async function fileInTx(tx: Ctx, actor: Actor, req: FileRequest): Promise<FileRe
         })
         .executeTakeFirst();
       if (!target) throw notFound('REPLACED_DOCUMENT_UNKNOWN', 'The document to replace is not in this record', { expression: where });
+      if (!isAuthorSide(actor, target)) {
+        throw new CarnetError('NOT_AUTHOR', 'forbidden', 'Only the author of a document, its organisation or the holder for their own documents may replace it', { expression: where });
+      }
       if (target.status !== 'current') {
         throw conflict('REPLACED_DOCUMENT_NOT_CURRENT', `The document to replace is ${target.status}`, { expression: where });
       }
@@ -259,6 +263,7 @@ async function fileInTx(tx: Ctx, actor: Actor, req: FileRequest): Promise<FileRe
 }
 
 const unique = <T>(xs: T[]) => [...new Set(xs)];
+
 
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 export const MASK_SYSTEM = 'https://mos.esante.gouv.fr/NOS/TRE_A07-StatutVisibiliteDocument/FHIR/TRE-A07-StatutVisibiliteDocument';

@@ -36,7 +36,9 @@ export async function addPerson(ctx: Ctx, actor: Actor, recordId: string, input:
     // the operator registers the first representative of a newborn; afterwards the holder's side decides
     const rel = await relationshipOf(tx, record.id, actor);
     const d = canManageSharing(actor, rel);
-    if (!d.allow && actor.kind !== 'operator') {
+    // the operator only registers the representatives of a minor (at birth); everything else is the holder's side
+    const operatorMay = actor.kind === 'operator' && input.kind === 'legal_representative';
+    if (!d.allow && !operatorMay) {
       await appendAudit(tx.db, tx.engine, { recordId: record.id, actor: auditActor(actor), action: `person.${input.kind}.add`, outcome: 'deny', reason: d.reason, at: tx.clock() });
       return { denied: d };
     }

@@ -6,6 +6,7 @@
  */
 import { commitNextKeyFile, decodeMasterKey, prepareNextKeyFile, type StaticKeyProvider } from '../crypto/keys.ts';
 import { appendAudit } from '../audit/audit.ts';
+import { CarnetError } from '../domain/errors.ts';
 import { inTransaction, type Ctx } from './context.ts';
 
 export interface RotateResult {
@@ -23,7 +24,7 @@ export async function rotateMasterKey(
   let newKey: Buffer;
   if (provider.keyFile) newKey = prepareNextKeyFile(provider.keyFile);
   else if (opts.newKeyBase64) newKey = decodeMasterKey(opts.newKeyBase64, 'CARNET_NEW_MASTER_KEY');
-  else throw new Error('The master key comes from CARNET_MASTER_KEY: give the new one in CARNET_NEW_MASTER_KEY');
+  else throw new CarnetError('NEW_MASTER_KEY_REQUIRED', 'invalid', 'The master key comes from CARNET_MASTER_KEY: give the new one in CARNET_NEW_MASTER_KEY');
   provider.activate(newKey);
   const target = provider.activeKeyId();
   let rewrapped = 0;

@@ -50,9 +50,22 @@ export async function notify(ctx: Ctx, n: NotificationInput): Promise<void> {
     .execute();
 }
 
-/** The holder, plus their legal representatives when the holder is a minor. */
+/** The holder, plus their legal representatives (who act for a minor). */
 export async function notifyHolder(ctx: Ctx, recordId: string, n: Omit<NotificationInput, 'recordId' | 'recipient'>) {
   await notify(ctx, { ...n, recordId, recipient: { kind: 'holder', id: recordId } });
+  const reps = await ctx.db
+    .selectFrom('record_persons')
+    .select('person_ins')
+    .where('record_id', '=', recordId)
+    .where('kind', '=', 'legal_representative')
+    .where('removed_at', 'is', null)
+    .execute();
+  for (const r of reps) {
+    await notify(ctx, {
+      ...n, recordId, recipient: { kind: 'legal_representative', id: r.person_ins },
+      dedupeKey: n.dedupeKey ? `${n.dedupeKey}:rep:${r.person_ins}` : undefined,
+    });
+  }
 }
 
 export async function medecinTraitantOf(ctx: Ctx, recordId: string): Promise<string | undefined> {
