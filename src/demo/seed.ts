@@ -15,6 +15,7 @@ import { grantConsent, setMedecinTraitant } from '../services/rights.ts';
 import { metadataFromCda } from '../services/internal/cda-metadata.ts';
 import { parseCdaHeader } from '../fhir/cda/header.ts';
 import { CarnetError } from '../domain/errors.ts';
+import { FIXTURES_ROOT } from '../fixtures.ts';
 
 export const DEMO = {
   organisations: [
@@ -37,9 +38,9 @@ export const DEMO = {
   ],
 };
 
-/** Where the example documents are: $CARNET_FIXTURES/cda (the fixtures root), else ../shared/fixtures/cda beside the repo. */
+/** Where the example documents are: the fixtures' cda/ folder (see src/fixtures.ts), else ./../shared/fixtures/cda from the working directory. */
 export function fixturesDir(): string | undefined {
-  const candidates = [process.env.CARNET_FIXTURES && join(process.env.CARNET_FIXTURES, 'cda'), resolve(import.meta.dirname, '../../../shared/fixtures/cda'), resolve('../shared/fixtures/cda')];
+  const candidates = [join(FIXTURES_ROOT, 'cda'), resolve('../shared/fixtures/cda')];
   return candidates.find((c): c is string => !!c && existsSync(c));
 }
 

@@ -30,8 +30,9 @@ import {
 } from './identity.ts';
 import { parseIns, INS_OIDS } from './ins.ts';
 import { CarnetError } from './errors.ts';
+import { FIXTURES_ROOT } from '../fixtures.ts';
 
-const FIXTURES = process.env.CARNET_FIXTURES ?? '/work/shared/fixtures';
+const FIXTURES = FIXTURES_ROOT;
 
 function codeOf(fn: () => unknown): { code: string; kind: string; details?: Record<string, unknown>; message: string } {
   try {

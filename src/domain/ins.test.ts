@@ -4,8 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIns, insFacts, insKey, insKindOfOid, insSystem, isValidIns, parseIns, INS_OIDS } from './ins.ts';
 import { CarnetError } from './errors.ts';
+import { FIXTURES_ROOT } from '../fixtures.ts';
 
-const FIXTURES = process.env.CARNET_FIXTURES ?? '/work/shared/fixtures';
+const FIXTURES = FIXTURES_ROOT;
 
 /** Independent reference for the key: Corsica handled as in the INSEE note (A/B read as 0, then
  *  subtract 1 000 000 for 2A and 2 000 000 for 2B), not by the 19/18 substitution the code uses. */

@@ -5,8 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CarnetError } from '../domain/errors.ts';
+import { FIXTURES_ROOT } from '../fixtures.ts';
 import type { Actor } from '../domain/access/types.ts';
 import type { DocumentMetadata } from '../domain/document.ts';
 import { defaultMatrix } from '../domain/access/matrix.ts';
@@ -14,8 +15,8 @@ import { metadataFromCda } from './internal/cda-metadata.ts';
 import { addPatient, type AddPatientInput } from './addPatient.ts';
 import type { TestCarnet } from '../store/testing.ts';
 
-/** $CARNET_FIXTURES is the fixtures root (as everywhere else); its cda/ folder holds the CDAs. */
-export const FIXTURES_DIR = process.env.CARNET_FIXTURES ? join(process.env.CARNET_FIXTURES, 'cda') : resolve(import.meta.dirname, '../../../shared/fixtures/cda');
+/** The CDA examples (src/fixtures.ts says where the fixtures are). */
+export const FIXTURES_DIR = join(FIXTURES_ROOT, 'cda');
 
 /** The test identity every ANS example document (or nearly) is written for. */
 export const FIXTURE_INS = '279035121518989';

@@ -6,8 +6,9 @@ import rawMatrix from './data/habilitation-matrix.2023.json' with { type: 'json'
 import { isCarnetError } from '../errors.ts';
 import { defaultMatrix, loadMatrix, matrixAllows, mesCategoryOf, professionLabel, type HabilitationMatrix } from './matrix.ts';
 import { MATRIX_DOC_PATH, renderMatrixDoc } from './matrix-doc.ts';
+import { FIXTURES_ROOT } from '../../fixtures.ts';
 
-const FIXTURES = process.env.CARNET_FIXTURES ?? '/work/shared/fixtures';
+const FIXTURES = FIXTURES_ROOT;
 const clone = (): Record<string, any> => JSON.parse(JSON.stringify(rawMatrix));
 const c = (code: string) => ({ code });
 

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { CarnetError } from '../../domain/errors.ts';
 import { isValidIns } from '../../domain/ins.ts';
 import { cdaHeaderToMetadata, hl7TsToIso, parseCdaHeader, type CdaHeader } from './header.ts';
+import { FIXTURES_ROOT } from '../../fixtures.ts';
 
-const FIXTURES = process.env.CARNET_FIXTURES ?? '/work/shared/fixtures';
+const FIXTURES = FIXTURES_ROOT;
 const CDA_DIR = join(FIXTURES, 'cda');
 const files = readdirSync(CDA_DIR).filter((f) => f.endsWith('.xml')).sort();
 const read = (name: string): Buffer => readFileSync(join(CDA_DIR, name));

@@ -4,8 +4,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CarnetError } from '../../domain/errors.ts';
 import { renderCda, type Block, type RenderedCda, type Section } from './render.ts';
+import { FIXTURES_ROOT } from '../../fixtures.ts';
 
-const FIXTURES = process.env.CARNET_FIXTURES ?? '/work/shared/fixtures';
+const FIXTURES = FIXTURES_ROOT;
 const CDA_DIR = join(FIXTURES, 'cda');
 const files = readdirSync(CDA_DIR).filter((f) => f.endsWith('.xml')).sort();
 const read = (name: string): Buffer => readFileSync(join(CDA_DIR, name));

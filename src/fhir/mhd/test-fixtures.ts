@@ -1,16 +1,9 @@
 /** Test support: locating and loading the shared FHIR fixtures (never edited, always cloned). */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { FIXTURES_ROOT } from '../../fixtures.ts';
 
-const candidates = [
-  process.env.CARNET_FIXTURES,
-  // CI: a fresh clone with shared/ beside it
-  fileURLToPath(new URL('../../../../shared/fixtures', import.meta.url)),
-  '/work/shared/fixtures',
-];
-
-export const FIXTURES = candidates.find((p): p is string => !!p && existsSync(join(p, 'fhir')));
+export const FIXTURES = existsSync(join(FIXTURES_ROOT, 'fhir')) ? FIXTURES_ROOT : undefined;
 
 export function fhirFixture<T = any>(name: string): T {
   if (!FIXTURES) throw new Error('shared fixtures not found (set CARNET_FIXTURES)');
