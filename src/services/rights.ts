@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { forbidden, invalid } from '../domain/errors.ts';
-import type { Actor, HolderSettings } from '../domain/access/types.ts';
+import type { Actor, Decision, HolderSettings } from '../domain/access/types.ts';
 import { canManageSharing } from '../domain/access/index.ts';
 import { parseRpps } from '../domain/identity.ts';
 import { appendAudit } from '../audit/audit.ts';
@@ -38,7 +38,7 @@ async function setAccess(
   opts: { expiresAt?: string; allowSelfDeclared?: boolean } = {},
 ) {
   const { rpps } = parseRpps(practitionerRpps);
-  const refusal = await inTransaction(ctx, async (tx) => {
+  const result: { id?: string } | Decision = await inTransaction(ctx, async (tx): Promise<{ id?: string } | Decision> => {
     const record = await recordById(tx, recordId);
     assertRecordState(record, ['active', 'pending', 'suspended'], 'Changing access rights');
     const selfDeclared = opts.allowSelfDeclared && actor.kind === 'professional' && actor.id === rpps;
@@ -55,9 +55,11 @@ async function setAccess(
       await tx.db.updateTable('record_access').set({ revoked_at: now })
         .where('record_id', '=', record.id).where('practitioner_id', '=', rpps).where('kind', '=', kind).where('revoked_at', 'is', null).execute();
     }
+    let id: string | undefined;
     if (on) {
+      id = randomUUID();
       await tx.db.insertInto('record_access').values({
-        id: randomUUID(), record_id: record.id, practitioner_id: rpps, kind, granted_at: now,
+        id, record_id: record.id, practitioner_id: rpps, kind, granted_at: now,
         expires_at: opts.expiresAt ? new Date(opts.expiresAt).toISOString() : null, revoked_at: null, granted_by: `${actor.kind}:${actor.id}`,
       }).execute();
     }
@@ -71,9 +73,10 @@ async function setAccess(
         payload: { practitioner: rpps, on, by: actor.kind },
       });
     }
-    return undefined;
+    return { id };
   });
-  if (refusal) throw forbidden(refusal.reason, refusal.explanation.en);
+  if ('reason' in result) throw forbidden(result.reason, result.explanation.en);
+  return result;
 }
 
 /**
@@ -155,4 +158,10 @@ export async function sharingOverview(ctx: Ctx, actor: Actor, recordId: string) 
       grantedAt: r.granted_at, expiresAt: r.expires_at ?? undefined, revokedAt: r.revoked_at ?? undefined,
     })),
   };
+}
+
+/** The record an access right belongs to (a FHIR Consent read carries only its id); undefined if none. */
+export async function accessRecordOf(ctx: Ctx, accessId: string): Promise<string | undefined> {
+  const row = await ctx.db.selectFrom('record_access').select('record_id').where('id', '=', accessId).executeTakeFirst();
+  return row?.record_id;
 }

@@ -5,8 +5,8 @@
  * sees what concerns them).
  */
 import type { FastifyInstance } from 'fastify';
-import { invalid } from '../../domain/errors.ts';
-import { grantConsent, sharingOverview } from '../../services/rights.ts';
+import { invalid, notFound } from '../../domain/errors.ts';
+import { accessRecordOf, grantConsent, sharingOverview } from '../../services/rights.ts';
 import { recordIdFor } from '../../services/recordStatus.ts';
 import { authenticate, requireScope } from '../auth.ts';
 import { FHIR_JSON } from '../errors.ts';
@@ -17,8 +17,42 @@ const ACCESS_KIND_SYSTEM = 'https://carnet.example.org/fhir/CodeSystem/access-ki
 const SWITCH_SYSTEM = 'https://carnet.example.org/fhir/CodeSystem/holder-switch';
 const RPPS_SYSTEM = 'urn:oid:1.2.250.1.71.4.2.1';
 
+type AccessEntry = Awaited<ReturnType<typeof sharingOverview>>['access'][number];
+
+/** One right of the holder's (consent, block, care team, médecin traitant …) as a FHIR Consent. */
+function toConsent(a: AccessEntry, recordId: string, now: Date): fhir4.Consent {
+  return {
+    resourceType: 'Consent',
+    id: a.id,
+    status: a.revokedAt ? 'inactive' : a.expiresAt && Date.parse(a.expiresAt) <= now.getTime() ? 'inactive' : 'active',
+    scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+    category: [{ coding: [{ system: ACCESS_KIND_SYSTEM, code: a.kind }] }],
+    patient: { reference: `Patient/${recordId}` },
+    dateTime: a.grantedAt,
+    provision: {
+      type: a.kind === 'block' || a.kind === 'care_team_objection' ? 'deny' : 'permit',
+      period: { start: a.grantedAt, ...(a.expiresAt ? { end: a.expiresAt } : {}), ...(a.revokedAt ? { end: a.revokedAt } : {}) },
+      actor: [{
+        role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+        reference: { identifier: { system: RPPS_SYSTEM, value: `8${a.practitioner}` }, display: a.practitionerName },
+      }],
+    },
+  };
+}
+
 export function registerConsent(app: FastifyInstance, deps: RouteDeps) {
   const { ctx } = deps.carnet;
+
+  app.get('/fhir/Consent/:id', async (req, reply) => {
+    const caller = await authenticate(req, deps);
+    requireScope(caller, 'Consent', 'r');
+    const { id } = req.params as { id: string };
+    const recordId = await accessRecordOf(ctx, id);
+    // the same visibility as the search: the holder's side sees every right, a professional their own
+    const a = recordId ? (await sharingOverview(ctx, caller.actor, recordId)).access.find((x) => x.id === id) : undefined;
+    if (!recordId || !a) throw notFound('CONSENT_UNKNOWN', 'No such Consent');
+    return reply.header('content-type', FHIR_JSON).send(toConsent(a, recordId, ctx.clock()));
+  });
 
   app.post('/fhir/Consent', async (req, reply) => {
     const caller = await authenticate(req, deps);
@@ -37,10 +71,10 @@ export function registerConsent(app: FastifyInstance, deps: RouteDeps) {
     const rpps = actorRef ? actorRef.replace(/^8(\d{11})$/, '$1') : caller.actor.id;
     const end = c.provision?.period?.end;
     if (end && Number.isNaN(Date.parse(end))) throw invalid('CONSENT_PERIOD', 'provision.period.end is not a date', { expression: ['Consent.provision.period.end'] });
-    await grantConsent(ctx, caller.actor, recordId, rpps, end);
+    const { id } = await grantConsent(ctx, caller.actor, recordId, rpps, end);
     const created: fhir4.Consent = {
       ...c,
-      id: `${recordId}-${rpps}`,
+      id,
       meta: { lastUpdated: ctx.clock().toISOString() },
     };
     return reply.code(201).header('location', `${deps.fhirBase}/Consent/${created.id}`).header('content-type', FHIR_JSON).send(created);
@@ -51,23 +85,7 @@ export function registerConsent(app: FastifyInstance, deps: RouteDeps) {
     requireScope(caller, 'Consent', 's');
     const recordId = await patientParam(deps, req.query as Record<string, unknown>);
     const overview = await sharingOverview(ctx, caller.actor, recordId);
-    const resources: fhir4.Consent[] = overview.access.map((a) => ({
-      resourceType: 'Consent',
-      id: a.id,
-      status: a.revokedAt ? 'inactive' : a.expiresAt && Date.parse(a.expiresAt) <= ctx.clock().getTime() ? 'inactive' : 'active',
-      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
-      category: [{ coding: [{ system: ACCESS_KIND_SYSTEM, code: a.kind }] }],
-      patient: { reference: `Patient/${recordId}` },
-      dateTime: a.grantedAt,
-      provision: {
-        type: a.kind === 'block' || a.kind === 'care_team_objection' ? 'deny' : 'permit',
-        period: { start: a.grantedAt, ...(a.expiresAt ? { end: a.expiresAt } : {}), ...(a.revokedAt ? { end: a.revokedAt } : {}) },
-        actor: [{
-          role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
-          reference: { identifier: { system: RPPS_SYSTEM, value: `8${a.practitioner}` }, display: a.practitionerName },
-        }],
-      },
-    }));
+    const resources: fhir4.Consent[] = overview.access.map((a) => toConsent(a, recordId, ctx.clock()));
     if (overview.settings) {
       const s = overview.settings;
       for (const [code, on] of [['samu_allowed', s.samuAllowed], ['break_glass_allowed', s.breakGlassAllowed], ['masked_in_emergency', s.maskedInEmergency], ['mask_new_by_default', s.maskNewByDefault]] as const) {

@@ -9,23 +9,34 @@ import { CarnetError, invalid } from '../../domain/errors.ts';
 import { flagsOf, type StoredDocument } from '../../domain/document.ts';
 import type { Actor } from '../../domain/access/types.ts';
 import { parseProvideBundle } from '../../fhir/mhd/iti65.ts';
-import { parseDocumentQuery, parseListQuery, matchesDocumentQuery, compareDocuments, searchLinks } from '../../fhir/mhd/iti67.ts';
+import { parseDocumentQuery, parseListQuery, matchesDocumentQuery, matchesListQuery, compareDocuments, searchLinks } from '../../fhir/mhd/iti67.ts';
 import { toDocumentReference, toSearchsetBundle, toSubmissionSetList } from '../../fhir/mhd/docref.ts';
 import { PDSM_IS_ARCHIVED_EXT } from '../../fhir/mhd/constants.ts';
 import type { PatientLink } from '../../fhir/mhd/references.ts';
 import { fileDocuments } from '../../services/fileDocuments.ts';
 import { listDocuments, listSubmissionSets, readDocument, readDocumentMetadata } from '../../services/readDocuments.ts';
-import { archiveDocument, deleteDocument, setHiddenFromRepresentatives, setInvisibleToPatient, setMasked } from '../../services/manageDocuments.ts';
+import { deleteDocument, updateDocument, type DocumentChanges } from '../../services/manageDocuments.ts';
 import { ensureEmergencySession } from '../../services/emergency.ts';
 import { recordIdFor } from '../../services/recordStatus.ts';
 import { recordById } from '../../services/internal/repo.ts';
 import { authenticate, requireScope, type Caller } from '../auth.ts';
 import { FHIR_JSON } from '../errors.ts';
+import { operationOutcome, type IssueInput } from '../../fhir/operation-outcome.ts';
 import type { RouteDeps } from '../app.ts';
 
-export const DOCUMENT_SEARCH_PARAMS = [
-  'patient', 'patient.identifier', 'status', 'type', 'category', 'date', 'author.given', 'author.family', 'security-label',
-  'setting', 'facility', 'event', 'period', 'format', 'identifier', 'related', 'creation', '_count', '_offset',
+/** ITI-67 parameters served (fhir/mhd/iti67.ts parses them), with their FHIR search types, for the CapabilityStatement. */
+export const DOCUMENT_SEARCH_PARAMS: ReadonlyArray<[name: string, type: fhir4.CapabilityStatementRestResourceSearchParam['type']]> = [
+  ['patient', 'reference'], ['patient.identifier', 'token'], ['status', 'token'], ['type', 'token'], ['category', 'token'],
+  ['date', 'date'], ['author.given', 'string'], ['author.family', 'string'], ['author.identifier', 'token'], ['security-label', 'token'],
+  ['setting', 'token'], ['facility', 'token'], ['event', 'token'], ['period', 'date'], ['format', 'token'], ['identifier', 'token'],
+  ['related', 'reference'], ['relatesto', 'reference'], ['creation', 'date'], ['contenttype', 'token'], ['language', 'token'],
+  ['isArchived', 'token'], ['_id', 'token'], ['_count', 'number'], ['_offset', 'number'], ['_sort', 'special'],
+];
+/** ITI-66 parameters served (fhir/mhd/iti66.ts). */
+export const LIST_SEARCH_PARAMS: ReadonlyArray<[name: string, type: fhir4.CapabilityStatementRestResourceSearchParam['type']]> = [
+  ['patient', 'reference'], ['patient.identifier', 'token'], ['code', 'token'], ['status', 'token'], ['date', 'date'],
+  ['identifier', 'token'], ['designationType', 'token'], ['sourceId', 'token'], ['source.given', 'string'], ['source.family', 'string'],
+  ['_count', 'number'], ['_offset', 'number'],
 ];
 
 async function recordOf(deps: RouteDeps, link: PatientLink | undefined): Promise<string> {
@@ -37,6 +48,13 @@ async function recordOf(deps: RouteDeps, link: PatientLink | undefined): Promise
 /** An emergency token opens its session on the record before the first read (notifications included). */
 async function emergencyFor(deps: RouteDeps, caller: Caller, recordId: string) {
   await ensureEmergencySession(deps.carnet.ctx, caller.actor, recordId, caller.mode, caller.justification);
+}
+
+/** The same, for a request naming a document: the session opens on the document's record (if it exists). */
+async function emergencyForDocument(deps: RouteDeps, caller: Caller, documentId: string) {
+  if (caller.mode === 'normal') return;
+  const row = await deps.carnet.ctx.db.selectFrom('documents').select('record_id').where('id', '=', documentId).executeTakeFirst();
+  if (row) await emergencyFor(deps, caller, row.record_id);
 }
 
 async function patientContext(deps: RouteDeps, recordId: string) {
@@ -114,16 +132,29 @@ export function registerDocuments(app: FastifyInstance, deps: RouteDeps) {
       }
     }
     const now = ctx.clock().toISOString();
+    // what Carnet accepted while the sender should have done otherwise (ITI-65 robustness): said per entry
+    const warningsAt = new Map<number, IssueInput[]>();
+    for (const w of submission.warnings) {
+      const m = /^Bundle\.entry\[(\d+)\]/.exec(w.expression[0] ?? '');
+      const at = m && Number(m[1]) < entries.length ? Number(m[1]) : 0;
+      warningsAt.set(at, [...(warningsAt.get(at) ?? []), { severity: 'warning', code: 'informational', diagnostics: w.message, expression: w.expression, details: { code: w.code } }]);
+    }
     const response: fhir4.Bundle = {
       resourceType: 'Bundle',
       type: 'transaction-response',
-      entry: entries.map((e) => {
+      entry: entries.map((e, i) => {
         const type = e?.resource?.resourceType;
         let location: string | undefined;
         if (type === 'List') location = `List/${result.submissionSetId}`;
         else if (type === 'DocumentReference') location = docByFullUrl.get(e.fullUrl) ? `DocumentReference/${docByFullUrl.get(e.fullUrl)!.id}` : undefined;
         else if (type === 'Binary') location = docByBinaryUrl.get(e.fullUrl) ? `Binary/${docByBinaryUrl.get(e.fullUrl)!.id}` : undefined;
-        return { response: { status: location ? '201 Created' : '200 OK', ...(location ? { location } : {}), lastModified: now } };
+        const warnings = warningsAt.get(i);
+        return {
+          response: {
+            status: location ? '201 Created' : '200 OK', ...(location ? { location } : {}), lastModified: now,
+            ...(warnings ? { outcome: operationOutcome(warnings) } : {}),
+          },
+        };
       }),
     };
     return reply.code(200).header('content-type', FHIR_JSON).send(response);
@@ -140,6 +171,7 @@ export function registerDocuments(app: FastifyInstance, deps: RouteDeps) {
     const caller = await authenticate(req, deps);
     requireScope(caller, 'DocumentReference', 'r');
     const { id } = req.params as { id: string };
+    await emergencyForDocument(deps, caller, id);
     const { document } = await readDocumentMetadata(ctx, caller.actor, id, { mode: caller.mode });
     const patient = await patientContext(deps, document.recordId);
     return reply.header('content-type', FHIR_JSON).send(toDocumentReference(document, { baseUrl: deps.fhirBase, patient, id: document.id }));
@@ -154,10 +186,7 @@ export function registerDocuments(app: FastifyInstance, deps: RouteDeps) {
       requireScope(caller, 'DocumentReference', 'r');
     }
     const { id } = req.params as { id: string };
-    if (caller.mode !== 'normal') {
-      const row = await ctx.db.selectFrom('documents').select('record_id').where('id', '=', id).executeTakeFirst();
-      if (row) await emergencyFor(deps, caller, row.record_id);
-    }
+    await emergencyForDocument(deps, caller, id);
     const { document, bytes } = await readDocument(ctx, caller.actor, id, { mode: caller.mode });
     if (/^application\/fhir\+json/.test(String(req.headers.accept ?? ''))) {
       return reply.header('content-type', FHIR_JSON).send({ resourceType: 'Binary', id: document.id, contentType: document.mimeType, data: bytes.toString('base64') });
@@ -178,13 +207,13 @@ export function registerDocuments(app: FastifyInstance, deps: RouteDeps) {
     const recordId = await recordOf(deps, q.patient);
     const sets = await listSubmissionSets(ctx, caller.actor, recordId, { mode: caller.mode });
     const patient = await patientContext(deps, recordId);
-    const lists = sets.map((s) =>
-      toSubmissionSetList(
-        { id: s.id, uniqueId: s.uniqueId, entryUuid: s.entryUuid, sourceId: s.sourceId, submissionTime: s.submittedAt, title: s.title, authors: s.authors, documentIds: s.documentIds },
-        { baseUrl: deps.fhirBase, patient, id: s.id },
-      ),
-    );
-    return reply.header('content-type', FHIR_JSON).send(toSearchsetBundle(lists, { self: `${deps.fhirBase}/List`, total: lists.length, baseUrl: deps.fhirBase }));
+    const views = sets
+      .map((s) => ({ id: s.id, uniqueId: s.uniqueId, entryUuid: s.entryUuid, sourceId: s.sourceId, submissionTime: s.submittedAt, title: s.title, authors: s.authors, documentIds: s.documentIds }))
+      .filter((v) => matchesListQuery(v, q));
+    const page = views.slice(q.offset, q.offset + q.count);
+    const links = searchLinks(`${deps.fhirBase}/List`, q, views.length);
+    const lists = page.map((v) => toSubmissionSetList(v, { baseUrl: deps.fhirBase, patient, id: v.id }));
+    return reply.header('content-type', FHIR_JSON).send(toSearchsetBundle(lists, { ...links, total: views.length, baseUrl: deps.fhirBase }));
   });
 
   // TD3.3 PATCH: MASQUE_PS / INVISIBLE_PATIENT / INVISIBLE_REPRESENTANTS_LEGAUX, entered-in-error, archive
@@ -235,19 +264,21 @@ async function applyDocumentChanges(
   const confBefore = (before.securityLabel ?? []).flatMap((c) => c.coding ?? []).filter((c) => !fb.has(c.code as never)).map((c) => c.code).sort().join();
   const confAfter = (after.securityLabel ?? []).flatMap((c) => c.coding ?? []).filter((c) => !fa.has(c.code as never)).map((c) => c.code).sort().join();
   if (confBefore !== confAfter) throw new CarnetError('PATCH_UNSUPPORTED_CHANGE', 'invalid', 'The confidentiality code cannot be patched');
-  let current = doc;
+  const flagChange = (flag: 'MASQUE_PS' | 'INVISIBLE_PATIENT' | 'INVISIBLE_REPRESENTANTS_LEGAUX') => (fb.has(flag) === fa.has(flag) ? undefined : fa.has(flag));
+  const changes: DocumentChanges = {
+    masked: flagChange('MASQUE_PS'),
+    invisibleToPatient: flagChange('INVISIBLE_PATIENT'),
+    hiddenFromRepresentatives: flagChange('INVISIBLE_REPRESENTANTS_LEGAUX'),
+    archived: archivedOf(after) !== archivedOf(before) ? archivedOf(after) : undefined,
+  };
   if (after.status !== before.status) {
     if (after.status !== 'entered-in-error') throw new CarnetError('PATCH_UNSUPPORTED_CHANGE', 'invalid', 'status may only become entered-in-error');
+    // a deletion is patched alone: nothing else would survive it anyway, and nothing must be dropped silently
+    if (Object.values(changes).some((v) => v !== undefined)) {
+      throw new CarnetError('PATCH_UNSUPPORTED_CHANGE', 'invalid', 'entered-in-error is patched alone, without other changes');
+    }
     return deleteDocument(ctx, actor, doc.id);
   }
-  for (const flag of ['MASQUE_PS', 'INVISIBLE_PATIENT', 'INVISIBLE_REPRESENTANTS_LEGAUX'] as const) {
-    const was = fb.has(flag);
-    const is = fa.has(flag);
-    if (was === is) continue;
-    if (flag === 'MASQUE_PS') current = await setMasked(ctx, actor, doc.id, is);
-    else if (flag === 'INVISIBLE_PATIENT') current = await setInvisibleToPatient(ctx, actor, doc.id, is);
-    else current = await setHiddenFromRepresentatives(ctx, actor, doc.id, is);
-  }
-  if (archivedOf(after) !== archivedOf(before)) current = await archiveDocument(ctx, actor, doc.id, archivedOf(after));
-  return current;
+  // all the changes, or none (services/manageDocuments.ts)
+  return updateDocument(ctx, actor, doc.id, changes);
 }

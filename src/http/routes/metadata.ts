@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { FHIR_JSON } from '../errors.ts';
 import type { RouteDeps } from '../app.ts';
-import { DOCUMENT_SEARCH_PARAMS } from './documents.ts';
+import { DOCUMENT_SEARCH_PARAMS, LIST_SEARCH_PARAMS } from './documents.ts';
 
 export function capabilityStatement(deps: RouteDeps): fhir4.CapabilityStatement {
   return {
@@ -41,17 +41,17 @@ export function capabilityStatement(deps: RouteDeps): fhir4.CapabilityStatement 
           {
             type: 'DocumentReference',
             interaction: [{ code: 'read' }, { code: 'search-type', documentation: 'IHE MHD ITI-67 (PDSm TD3.1)' }, { code: 'patch', documentation: 'PDSm TD3.3: MASQUE_PS, INVISIBLE_PATIENT, entered-in-error, archive' }],
-            searchParam: DOCUMENT_SEARCH_PARAMS.map((name) => ({ name, type: name === 'date' || name === 'period' || name === 'creation' ? 'date' : name.startsWith('author.') ? 'string' : 'token' })) as fhir4.CapabilityStatementRestResourceSearchParam[],
+            searchParam: DOCUMENT_SEARCH_PARAMS.map(([name, type]) => ({ name, type })),
           },
           { type: 'Binary', interaction: [{ code: 'read', documentation: 'IHE MHD ITI-68 (PDSm TD3.2): original bytes and MIME type' }] },
           {
             type: 'List',
             interaction: [{ code: 'search-type', documentation: 'IHE MHD ITI-66 submission sets' }],
-            searchParam: [{ name: 'patient', type: 'reference' }, { name: 'patient.identifier', type: 'token' }, { name: 'code', type: 'token' }],
+            searchParam: LIST_SEARCH_PARAMS.map(([name, type]) => ({ name, type })),
           },
           {
             type: 'Consent',
-            interaction: [{ code: 'create', documentation: 'PDSm TD0.3: the holder’s consent for the calling professional' }, { code: 'search-type' }],
+            interaction: [{ code: 'create', documentation: 'PDSm TD0.3: the holder’s consent for the calling professional' }, { code: 'read' }, { code: 'search-type' }],
             searchParam: [{ name: 'patient', type: 'reference' }, { name: 'patient.identifier', type: 'token' }],
           },
           {

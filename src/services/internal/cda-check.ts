@@ -5,8 +5,8 @@
  */
 import { CarnetError, invalid } from '../../domain/errors.ts';
 import type { DocumentMetadata } from '../../domain/document.ts';
-import { parseIns } from '../../domain/ins.ts';
-import { parseCdaHeader, type CdaHeader } from '../../fhir/cda/header.ts';
+import { insKindOfOid, parseIns } from '../../domain/ins.ts';
+import { parseCdaHeader, type CdaHeader, type CdaId } from '../../fhir/cda/header.ts';
 import type { RecordRow } from './repo.ts';
 
 const XML_TYPES = new Set(['text/xml', 'application/xml', 'application/hl7-v3+xml', 'application/hl7-cda+xml']);
@@ -33,13 +33,18 @@ export function checkCdaAgreement(meta: DocumentMetadata, bytes: Buffer, record:
   }
   const ins = header.patient.ins;
   if (!ins) throw invalid('CDA_NO_INS', 'The CDA header names no patient INS', { expression: [...where, 'recordTarget'] });
-  try {
-    parseIns(ins.value, ins.oid);
-  } catch (e) {
-    if (e instanceof CarnetError) {
-      throw new CarnetError(e.code, 'invalid', `CDA header: ${e.message}`, { details: e.details, expression: [...where, 'recordTarget'] });
+  // Every INS the header carries must be a valid one (DOMAIN §2: a bad key is a clear 4xx), not only
+  // the recordTarget's: a document whose legal authenticator (often the patient, for documents the
+  // holder signs) carries a mistyped INS has unreliable identity data.
+  for (const [id, at] of insIdsOf(header)) {
+    try {
+      parseIns(id.extension!, id.root);
+    } catch (e) {
+      if (e instanceof CarnetError) {
+        throw new CarnetError(e.code, 'invalid', `CDA header: ${e.message}`, { details: e.details, expression: [...where, at] });
+      }
+      throw e;
     }
-    throw e;
   }
   if (ins.value.toUpperCase() !== record.ins) {
     throw invalid('CDA_PATIENT_MISMATCH', 'The CDA header names another patient than the one the document is filed for', {
@@ -61,4 +66,17 @@ export function checkCdaAgreement(meta: DocumentMetadata, bytes: Buffer, record:
     }
   }
   return header;
+}
+
+/** INS-rooted identifiers of the header's people, recordTarget first, with where they sit. */
+function insIdsOf(header: CdaHeader): Array<[CdaId, string]> {
+  const out: Array<[CdaId, string]> = [];
+  const add = (ids: CdaId[] | undefined, at: string) => {
+    for (const id of ids ?? []) if (id.extension && insKindOfOid(id.root)) out.push([id, at]);
+  };
+  add(header.patient.ids, 'recordTarget');
+  add(header.legalAuthenticator?.ids, 'legalAuthenticator');
+  header.authors.forEach((a, i) => add(a.ids, `author[${i}]`));
+  header.serviceEvents.forEach((e, i) => e.performers.forEach((p, j) => add(p.ids, `documentationOf[${i}].performer[${j}]`)));
+  return out;
 }
