@@ -11,6 +11,11 @@
  *     "purpose_of_use": "normal" | "bris_de_glace" | "centre_15", "justification"?: "…" }
  *   { "kind": "holder" | "legal_representative" | "caregiver" | "operator" | "system",
  *     "id": "…", "name": "…" }
+ *   { "kind": "app", "id": "<client_id>", "name": "<app name>", "record": "<record id>",
+ *     "grant": "<grant id>", "allowed_types": ["11502-2"], "allowed_categories": ["BIOLOGIE"] }
+ *
+ * App tokens (SMART App Launch, services/apps) are only good while their grant is: the HTTP layer
+ * checks `grant` against the database on every request (http/auth.ts).
  */
 import { createLocalJWKSet, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { randomUUID } from 'node:crypto';
@@ -40,8 +45,23 @@ export type ProfessionalActor = {
   justification?: string;
 };
 
+/** A catalogue app acting on the one record the holder connected it to, within the consented purposes. */
+export type AppActor = {
+  kind: 'app';
+  /** The app's client_id. */
+  id: string;
+  name: string;
+  recordId: string;
+  /** The authorization (one holder consent) the token belongs to; revoking it kills the token. */
+  grantId: string;
+  /** Document type codes / class codes or MES categories the holder consented to. */
+  allowedTypes: string[];
+  allowedCategories: string[];
+};
+
 export type TokenActor =
   | ProfessionalActor
+  | AppActor
   | { kind: 'holder' | 'legal_representative' | 'caregiver'; id: string; name: string }
   | { kind: 'operator'; id: string; name: string }
   | { kind: 'system'; id: string; name: string };
@@ -55,6 +75,8 @@ export interface AccessContext {
   tokenId: string;
   issuedAt: Date;
   expiresAt: Date;
+  /** The login session the token belongs to (`sid` claim), checked on every request when present. */
+  sessionId?: string;
 }
 
 export interface TokenResponse {
@@ -125,6 +147,8 @@ export async function verifyAccessToken(token: string, deps: VerifyDeps): Promis
   if (parsed.invalid.length) throw unauthorized('TOKEN_INVALID', 'access token invalid: scope');
   const actor = actorFromClaim(payload.carnet_actor);
   if (!actor) throw unauthorized('TOKEN_INVALID', 'access token invalid: carnet_actor');
+  // an app acts only under its own client_id
+  if (actor.kind === 'app' && actor.id !== clientId) throw unauthorized('TOKEN_INVALID', 'access token invalid: carnet_actor');
   return {
     clientId,
     scopes: parsed.scopes,
@@ -132,6 +156,7 @@ export async function verifyAccessToken(token: string, deps: VerifyDeps): Promis
     tokenId: payload.jti!,
     issuedAt: new Date(payload.iat! * 1000),
     expiresAt: new Date(payload.exp! * 1000),
+    ...(typeof payload.sid === 'string' && payload.sid ? { sessionId: payload.sid } : {}),
   };
 }
 
@@ -143,6 +168,8 @@ export interface MintOptions {
   clientId?: string;
   ttlSeconds?: number;
   now?: () => Date;
+  /** Login session (`sid` claim): the resource server refuses the token once the session ends. */
+  sessionId?: string;
 }
 
 /**
@@ -165,6 +192,9 @@ export async function mintToken(
   const scope = toScopeString(scopes);
   const iat = Math.floor((opts.now ?? (() => new Date()))().getTime() / 1000);
   const clientId = opts.clientId ?? 'carnet-cli';
+  if (actor.kind === 'app' && actor.id !== clientId) {
+    throw new CarnetError('TOKEN_ACTOR_INVALID', 'invalid', 'an app token is issued to the app itself (client_id = app id)');
+  }
   const access_token = await signer.sign(
     {
       iss: opts.issuer,
@@ -176,6 +206,7 @@ export async function mintToken(
       jti: randomUUID(),
       scope,
       carnet_actor: claim,
+      ...(opts.sessionId ? { sid: opts.sessionId } : {}),
     },
     ACCESS_TOKEN_TYP,
   );
@@ -208,6 +239,12 @@ export function actorToClaim(actor: TokenActor): Record<string, unknown> {
       ...(actor.justification ? { justification: actor.justification } : {}),
     };
   }
+  if (actor.kind === 'app') {
+    return {
+      kind: 'app', id: actor.id, name: actor.name, record: actor.recordId, grant: actor.grantId,
+      allowed_types: [...actor.allowedTypes], allowed_categories: [...actor.allowedCategories],
+    };
+  }
   return { kind: actor.kind, id: actor.id, name: actor.name };
 }
 
@@ -238,6 +275,14 @@ export function actorFromClaim(c: unknown): TokenActor | undefined {
       ...(o.justification ? { justification: o.justification as string } : {}),
     };
   }
+  if (o.kind === 'app') {
+    const codes = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 200 && v.every((x) => str(x, 64));
+    if (!str(o.id) || !str(o.name) || !str(o.record) || !str(o.grant) || !codes(o.allowed_types) || !codes(o.allowed_categories)) return undefined;
+    return {
+      kind: 'app', id: o.id, name: o.name, recordId: o.record, grantId: o.grant,
+      allowedTypes: [...o.allowed_types], allowedCategories: [...o.allowed_categories],
+    };
+  }
   if ((OTHER_KINDS as readonly unknown[]).includes(o.kind) && str(o.id) && str(o.name)) {
     return { kind: o.kind as (typeof OTHER_KINDS)[number], id: o.id, name: o.name } as TokenActor;
   }
@@ -257,6 +302,15 @@ export function toDomainActor(actor: TokenActor): { actor: Actor; mode: AccessMo
         ...(actor.organisation ? { organisation: actor.organisation } : {}),
       },
       mode: actor.purposeOfUse,
+    };
+  }
+  if (actor.kind === 'app') {
+    return {
+      actor: {
+        kind: 'app', id: actor.id, name: actor.name, recordId: actor.recordId,
+        allowedTypes: [...actor.allowedTypes], allowedCategories: [...actor.allowedCategories],
+      },
+      mode: 'normal',
     };
   }
   return { actor: { kind: actor.kind, id: actor.id, name: actor.name }, mode: 'normal' };

@@ -228,6 +228,120 @@ export function buildCli(): Command {
       }),
     );
 
+  // ── carnet pki: a test CA, professional cards and a server certificate (demos, tests) ──
+  const pkiCmd = program.command('pki').description('Test PKI for professional card login (mutual TLS): CA, cards, server certificate');
+  const pkiDir = (dir?: string) => resolve(dir ?? resolve(process.env.CARNET_DATA ?? './data', 'pki'));
+  pkiCmd
+    .command('init')
+    .description('Create a test certification authority (ca.pem, ca.key) in --dir (default $CARNET_DATA/pki)')
+    .option('--dir <dir>', 'where the PKI files live')
+    .option('--name <cn>', 'common name of the CA')
+    .option('--force', 'replace an existing CA (every card issued by the old one stops working)')
+    .action(async (o) => {
+      const fs = await import('node:fs');
+      const { join } = await import('node:path');
+      const { createTestCa } = await import('../auth/pki.ts');
+      const dir = pkiDir(o.dir);
+      if (fs.existsSync(join(dir, 'ca.pem')) && !o.force) {
+        console.error(`a CA already exists in ${dir} (use --force to replace it)`);
+        process.exitCode = 2;
+        return;
+      }
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const ca = createTestCa({ commonName: o.name });
+      fs.writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+      fs.writeFileSync(join(dir, 'ca.key'), ca.keyPem, { mode: 0o600 });
+      console.log(`test CA created: ${join(dir, 'ca.pem')} (key ${join(dir, 'ca.key')}, mode 600)\nserve with CARNET_CLIENT_CA=${join(dir, 'ca.pem')} to accept its cards`);
+    });
+  pkiCmd
+    .command('issue-card')
+    .description('Issue a professional card (client certificate): subject serialNumber = 8 + RPPS, title = profession code')
+    .requiredOption('--rpps <rpps>', 'RPPS (11 digits) or idNat_PS (8 + RPPS)')
+    .requiredOption('--profession <code>', 'TRE_G15 profession code (10 médecin, 21 pharmacien, 60 infirmier …)')
+    .requiredOption('--given <given>', 'given name')
+    .requiredOption('--family <family>', 'family name')
+    .option('--org <name>', 'structure name (display only)')
+    .option('--days <days>', 'validity in days', '1095')
+    .option('--expired', 'issue an already expired card (negative tests)')
+    .option('--p12-password <password>', 'also write a PKCS#12 file (browser import) protected by this password')
+    .option('--dir <dir>', 'where the PKI files live')
+    .action(async (o) => {
+      const fs = await import('node:fs');
+      const { join } = await import('node:path');
+      const { issueCard, cardToPkcs12 } = await import('../auth/pki.ts');
+      const dir = pkiDir(o.dir);
+      const ca = { certPem: fs.readFileSync(join(dir, 'ca.pem'), 'utf8'), keyPem: fs.readFileSync(join(dir, 'ca.key'), 'utf8') };
+      const now = Date.now();
+      const card = issueCard(ca, {
+        rpps: o.rpps, professionCode: o.profession, given: o.given, family: o.family, organisationName: o.org,
+        ...(o.expired ? { notBefore: new Date(now - 30 * 86_400_000), notAfter: new Date(now - 86_400_000) } : { validDays: Number(o.days) }),
+      });
+      const cards = join(dir, 'cards');
+      fs.mkdirSync(cards, { recursive: true, mode: 0o700 });
+      const base = join(cards, o.rpps.replace(/\D/g, ''));
+      fs.writeFileSync(`${base}.pem`, card.certPem);
+      fs.writeFileSync(`${base}.key`, card.keyPem, { mode: 0o600 });
+      if (o.p12Password) fs.writeFileSync(`${base}.p12`, cardToPkcs12(card, ca, o.p12Password), { mode: 0o600 });
+      console.log(`card issued: ${base}.pem (key ${base}.key${o.p12Password ? `, PKCS#12 ${base}.p12` : ''})`);
+    });
+  pkiCmd
+    .command('issue-server')
+    .description('Issue the HTTPS server certificate (server.pem, server.key) signed by the test CA')
+    .option('--host <hosts...>', 'DNS names or IP addresses', ['localhost', '127.0.0.1'])
+    .option('--days <days>', 'validity in days', '397')
+    .option('--dir <dir>', 'where the PKI files live')
+    .action(async (o) => {
+      const fs = await import('node:fs');
+      const { join } = await import('node:path');
+      const { issueServerCert } = await import('../auth/pki.ts');
+      const dir = pkiDir(o.dir);
+      const ca = { certPem: fs.readFileSync(join(dir, 'ca.pem'), 'utf8'), keyPem: fs.readFileSync(join(dir, 'ca.key'), 'utf8') };
+      const server = issueServerCert(ca, { hosts: o.host, validDays: Number(o.days) });
+      fs.writeFileSync(join(dir, 'server.pem'), server.certPem);
+      fs.writeFileSync(join(dir, 'server.key'), server.keyPem, { mode: 0o600 });
+      console.log(`server certificate issued for ${o.host.join(', ')}: ${join(dir, 'server.pem')}\nserve with CARNET_TLS_CERT=${join(dir, 'server.pem')} CARNET_TLS_KEY=${join(dir, 'server.key')} CARNET_CLIENT_CA=${join(dir, 'ca.pem')}`);
+    });
+
+  // --- catalogue apps (SMART App Launch; services/apps, docs/apps.md) ---
+  const appCmd = program.command('app').description('The catalogue of apps holders may connect (SMART App Launch)');
+  appCmd
+    .command('add')
+    .description('Register a referenced app: name, purposes, scopes, redirect URIs, public (PKCE) or confidential (JWKS)')
+    .requiredOption('--name <name>', 'the app name holders see (and read in their access history)')
+    .requiredOption('--redirect-uri <uris...>', 'exact redirect URIs')
+    .requiredOption('--purpose <specs...>', 'purposes: "id=bio;label=Suivre vos analyses;categories=BIOLOGIE;types=11502-2;label-en=…" or JSON')
+    .option('--scope <scopes...>', 'the most the app may be granted (default: openid fhirUser launch/patient offline_access patient/DocumentReference.rs patient/Binary.r)')
+    .option('--client-id <id>', 'client id (default: app-<uuid>)')
+    .option('--description <text>', 'one line shown in the catalogue')
+    .option('--launch-url <url>', 'where holders start the app')
+    .option('--jwks <file>', 'confidential app: file holding its public JWK Set')
+    .option('--jwks-url <url>', 'confidential app: where it publishes its JWK Set')
+    .option('--json', 'print JSON')
+    .action(async (o) =>
+      withCarnet(async ({ ctx }) => {
+        const { readFileSync } = await import('node:fs');
+        const { addApp, parsePurposeSpec } = await import('../services/apps/catalogue.ts');
+        const a = await addApp(ctx, {
+          clientId: o.clientId, name: o.name, description: o.description, redirectUris: o.redirectUri, scopes: o.scope,
+          purposes: (o.purpose as string[]).map(parsePurposeSpec), launchUrl: o.launchUrl, jwksUrl: o.jwksUrl,
+          jwks: o.jwks ? JSON.parse(readFileSync(o.jwks, 'utf8')) : undefined,
+        });
+        print(o.json, a, `app ${a.clientId} registered (${a.clientType})\nname: ${a.name}\nscopes: ${a.scopes.join(' ')}\n` +
+          `purposes: ${a.purposes.map((p) => p.id).join(', ')}\nredirect URIs: ${a.redirectUris.join(' ')}`);
+      }),
+    );
+  appCmd
+    .command('list')
+    .description('The catalogue')
+    .option('--json', 'print JSON')
+    .action(async (o) =>
+      withCarnet(async ({ ctx }) => {
+        const { listApps } = await import('../services/apps/catalogue.ts');
+        const apps = await listApps(ctx);
+        print(o.json, apps, apps.length ? apps.map((a) => `${a.clientId}\t${a.clientType}\t${a.name}\t${a.purposes.map((p) => p.id).join(',')}`).join('\n') : 'no app in the catalogue');
+      }),
+    );
+
   return program;
 }
 

@@ -3,10 +3,12 @@
  * headers, body limits, rate limits, request ids, and logs that carry no health data (method,
  * route pattern, status, duration — never the URL's query, never a body).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerFactory } from 'fastify';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { Server as HttpServer } from 'node:http';
 import type { Carnet } from '../services/carnet.ts';
 import type { SigningKey } from '../auth/signing-keys.ts';
 import { CarnetError } from '../domain/errors.ts';
@@ -20,8 +22,11 @@ import { registerConsent } from './routes/consent.ts';
 import { registerAuditEvents } from './routes/audit-events.ts';
 import { registerAccounts } from './routes/accounts.ts';
 import { registerProLogin } from './routes/pro-login.ts';
+import { sessionChecker } from '../services/accounts/sessions.ts';
+import type { ProOidcConfig } from '../services/accounts/proOidc.ts';
 import { registerSmartLaunch } from './routes/smart-launch.ts';
 import { registerPortalApi } from './routes/portal-api.ts';
+import { registerStatic } from './static.ts';
 
 export interface AppOptions {
   carnet: Carnet;
@@ -31,11 +36,25 @@ export interface AppOptions {
   bodyLimitBytes?: number;
   rateLimitPerMinute?: number;
   logger?: boolean;
+  /**
+   * Serve HTTPS (key, cert; for professional cards also `ca` + `requestCert: true,
+   * rejectUnauthorized: false`: the card route then answers a clear OperationOutcome itself).
+   */
+  https?: HttpsServerOptions;
+  /** Professional login through an external OpenID Connect provider. */
+  proOidc?: ProOidcConfig;
 }
 
 export interface RouteDeps extends AuthDeps {
   carnet: Carnet;
   baseUrl: string;
+  proOidc?: ProOidcConfig;
+}
+
+/** An HTTPS server (mutual TLS for professional cards) behind the same Fastify app. */
+function httpsFactory(options: HttpsServerOptions | undefined): FastifyServerFactory | undefined {
+  if (!options) return undefined;
+  return (handler) => createHttpsServer(options, handler) as unknown as HttpServer;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -49,6 +68,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     logger: opts.logger === false ? false : { level: process.env.LOG_LEVEL ?? 'info' },
     trustProxy: false,
+    serverFactory: httpsFactory(opts.https),
+    // FHIR clients POST a transaction to `[base]/` as often as to `[base]` (fhir-kit-client does)
+    routerOptions: { ignoreTrailingSlash: true },
   });
 
   // FHIR JSON and JSON Patch are JSON; XML is refused cleanly until it is served.
@@ -60,7 +82,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       done(new CarnetError('JSON_MALFORMED', 'invalid', 'The body is not well-formed JSON'));
     }
   };
-  app.removeContentTypeParser('application/json');
+  // text/plain too: Fastify parses it by default, and a FHIR endpoint must answer 415 for it
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser(['application/json', 'application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, parseJson);
   app.addContentTypeParser(['application/fhir+xml', 'application/xml', 'text/xml'], (_req, _payload, done) =>
     done(new CarnetError('FHIR_XML_NOT_SUPPORTED', 'unsupported', 'FHIR XML is not served yet: send application/fhir+json')),
@@ -101,6 +124,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     issuer: opts.baseUrl,
     fhirBase: `${opts.baseUrl}/fhir`,
     now: opts.carnet.ctx.clock,
+    checkSession: sessionChecker(opts.carnet.ctx),
+    proOidc: opts.proOidc,
   };
   app.get('/health', async () => ({ status: 'ok' }));
   registerOAuth(app, deps);
@@ -113,5 +138,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   registerProLogin(app, deps);
   registerSmartLaunch(app, deps);
   registerPortalApi(app, deps);
+  await registerStatic(app);
   return app;
 }

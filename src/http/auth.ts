@@ -9,6 +9,8 @@ import type { AccessMode, Actor } from '../domain/access/types.ts';
 import { bearerToken, toDomainActor, verifyAccessToken, type AccessContext, type TokenActor } from '../auth/access-token.ts';
 import { allows, type Interaction } from '../auth/scopes.ts';
 import type { SigningKey } from '../auth/signing-keys.ts';
+import type { Ctx } from '../services/context.ts';
+import { grantIsActive } from '../services/apps/grants.ts';
 
 export interface Caller {
   actor: Actor;
@@ -23,6 +25,13 @@ export interface AuthDeps {
   issuer: string;
   fhirBase: string;
   now: () => Date;
+  /**
+   * Checks the login session a token belongs to (`sid` claim: holder, representative, caregiver
+   * and professional logins); throws `SESSION_REVOKED` / `SESSION_EXPIRED`. One primary-key lookup.
+   */
+  checkSession?: (sessionId: string) => Promise<void>;
+  /** The store, to check app grants (RouteDeps has it); app tokens are refused without it. */
+  carnet?: { ctx: Ctx };
 }
 
 const callers = new WeakMap<FastifyRequest, Caller>();
@@ -33,6 +42,16 @@ export async function authenticate(req: FastifyRequest, deps: AuthDeps): Promise
   const raw = bearerToken(req.headers.authorization);
   if (!raw) throw new CarnetError('TOKEN_MISSING', 'unauthorized', 'An access token is required (Authorization: Bearer …)');
   const token = await verifyAccessToken(raw, { verifier: deps.signingKey.verifier, issuer: deps.issuer, audience: deps.fhirBase, now: deps.now });
+  if (token.sessionId) {
+    // a session token is only good while its session is: fail closed when nothing can check it
+    if (!deps.checkSession) throw new CarnetError('SESSION_UNKNOWN', 'unauthorized', 'This token belongs to a login session this server cannot check');
+    await deps.checkSession(token.sessionId);
+  }
+  // An app's token is only as good as the holder's consent behind it: checked on every request, so
+  // a revocation kills it at once (services/apps/grants.ts).
+  if (token.actor.kind === 'app' && !(deps.carnet && (await grantIsActive(deps.carnet.ctx, token.actor.grantId)))) {
+    throw new CarnetError('TOKEN_REVOKED', 'unauthorized', 'This access token was revoked');
+  }
   const { actor, mode } = toDomainActor(token.actor);
   const caller: Caller = { actor, mode, token, justification: justificationOf(token.actor) };
   callers.set(req, caller);

@@ -29,6 +29,8 @@ const NOTICE: Partial<Record<LifecycleEvent['type'], NotificationKind>> = {
 const PERSONAL_TABLES = [
   'documents', 'blobs', 'submission_sets', 'record_access', 'record_persons',
   'emergency_sessions', 'practitioner_seen', 'record_settings',
+  // connected apps, pending invitations and the portal's profile go with the record
+  'app_grants', 'app_auth_requests', 'app_codes', 'app_refresh_tokens', 'account_codes', 'portal_profiles', 'portal_seen',
 ] as const;
 
 export interface TransitionResult {
