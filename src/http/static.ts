@@ -43,6 +43,7 @@ export async function registerStatic(app: FastifyInstance, opts: { root?: string
       prefix: '/',
       wildcard: false,
       index: false,
+      cacheControl: false,
       // hashed assets never change; index.html always revalidates
       setHeaders: (res, path) => {
         res.setHeader('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
