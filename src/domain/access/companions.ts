@@ -5,6 +5,7 @@
 import type { Coding } from '../document.ts';
 import { PATIENT_CLASS_CODE } from '../document.ts';
 import { personLinked } from './authorization.ts';
+import { personAllow } from './decide.ts';
 import { defaultMatrix, professionLabel } from './matrix.ts';
 import { decision, type ActionKind, type ExplainContext, type ReasonCode } from './reasons.ts';
 import { ACCESS_MODES, type AccessMode, type Actor, type Decision, type RecordView, type Relationship } from './types.ts';
@@ -76,16 +77,7 @@ export function decideWrite(
   if ((actor.kind === 'caregiver' || actor.kind === 'app') && relationship.blockedAt !== undefined) return out('DENY_BLOCKED');
   if (actor.kind === 'caregiver' && relationship.delegation?.addDocuments !== true) return out('DENY_NO_DELEGATION');
   if (category.code !== PATIENT_CLASS_CODE) return out('DENY_PATIENT_CLASS_ONLY');
-  switch (actor.kind) {
-    case 'holder':
-      return out('ALLOW_HOLDER');
-    case 'legal_representative':
-      return out('ALLOW_LEGAL_REPRESENTATIVE');
-    case 'caregiver':
-      return out('ALLOW_CAREGIVER');
-    case 'app':
-      return out('ALLOW_APP');
-  }
+  return out(personAllow(actor));
 }
 
 /**

@@ -44,6 +44,25 @@ export const DEFAULT_POLICY: AccessPolicy = {
 export const HOLDER_READABLE_STATES: readonly RecordState[] = ['active', 'pending', 'suspended', 'closed'];
 
 type ProfessionalActor = Extract<Actor, { kind: 'professional' }>;
+
+/** Who may never read content whatever else is true, and modes only professionals use (§5.2, §5.8–9). */
+function actorGate(actor: Actor, mode: AccessMode): ReasonCode | undefined {
+  if (actor.kind === 'forbidden') return 'DENY_FORBIDDEN_ACTOR';
+  if (actor.kind === 'operator' || actor.kind === 'system') return 'DENY_NO_CONTENT_ACCESS';
+  if (!(ACCESS_MODES as readonly string[]).includes(mode)) return 'DENY_INVALID_MODE';
+  if (mode !== 'normal' && actor.kind !== 'professional') return 'DENY_EMERGENCY_NOT_PROFESSIONAL';
+  return undefined;
+}
+
+const PERSON_ALLOW: Readonly<Record<string, ReasonCode>> = {
+  holder: 'ALLOW_HOLDER',
+  legal_representative: 'ALLOW_LEGAL_REPRESENTATIVE',
+  caregiver: 'ALLOW_CAREGIVER',
+  app: 'ALLOW_APP',
+};
+
+/** The ground on which the holder's side reads once every check passed (any other kind: not linked). */
+export const personAllow = (actor: Actor): ReasonCode => PERSON_ALLOW[actor.kind] ?? 'DENY_NOT_LINKED';
 type AppActor = Extract<Actor, { kind: 'app' }>;
 
 const NOT_VISIBLE_TO_PATIENT = {
@@ -70,10 +89,8 @@ export function decide(
     decision(reason, 'read', { ...base, ...extra });
 
   // 1. Who may never read content, whatever else is true.
-  if (actor.kind === 'forbidden') return out('DENY_FORBIDDEN_ACTOR');
-  if (actor.kind === 'operator' || actor.kind === 'system') return out('DENY_NO_CONTENT_ACCESS');
-  if (!(ACCESS_MODES as readonly string[]).includes(mode)) return out('DENY_INVALID_MODE');
-  if (mode !== 'normal' && actor.kind !== 'professional') return out('DENY_EMERGENCY_NOT_PROFESSIONAL');
+  const refused = actorGate(actor, mode);
+  if (refused) return out(refused);
 
   if (actor.kind === 'professional') {
     return decideProfessional(actor, record, relationship, document, holderSettings, mode, now, matrix, windowHours, out);
@@ -103,16 +120,7 @@ export function decide(
       return out('DENY_INVISIBLE_REPRESENTANTS');
     }
   }
-  switch (actor.kind) {
-    case 'holder':
-      return out('ALLOW_HOLDER');
-    case 'legal_representative':
-      return out('ALLOW_LEGAL_REPRESENTATIVE');
-    case 'caregiver':
-      return out('ALLOW_CAREGIVER');
-    case 'app':
-      return out('ALLOW_APP');
-  }
+  return out(personAllow(actor));
 }
 
 function decideProfessional(
@@ -211,10 +219,8 @@ export function decideRecordAccess(
   const base: ExplainContext = { name: actor.name, object: THE_RECORD, matrixVersion: matrix.version, state: record.state };
   const out = (reason: ReasonCode, extra: Partial<ExplainContext> = {}): Decision => decision(reason, 'read', { ...base, ...extra });
 
-  if (actor.kind === 'forbidden') return out('DENY_FORBIDDEN_ACTOR');
-  if (actor.kind === 'operator' || actor.kind === 'system') return out('DENY_NO_CONTENT_ACCESS');
-  if (!(ACCESS_MODES as readonly string[]).includes(mode)) return out('DENY_INVALID_MODE');
-  if (mode !== 'normal' && actor.kind !== 'professional') return out('DENY_EMERGENCY_NOT_PROFESSIONAL');
+  const refused = actorGate(actor, mode);
+  if (refused) return out(refused);
   if (actor.kind === 'professional') {
     const profession = professionLabel(actor.professionCode, matrix);
     if (record.state !== 'active') return out('DENY_RECORD_STATE', { profession });
@@ -229,16 +235,7 @@ export function decideRecordAccess(
   if (holderSide ? !HOLDER_READABLE_STATES.includes(record.state) : record.state !== 'active') return out('DENY_RECORD_STATE');
   if ((actor.kind === 'caregiver' || actor.kind === 'app') && relationship.blockedAt !== undefined) return out('DENY_BLOCKED');
   if (actor.kind === 'caregiver' && relationship.delegation?.read !== true) return out('DENY_NO_DELEGATION');
-  switch (actor.kind) {
-    case 'holder':
-      return out('ALLOW_HOLDER');
-    case 'legal_representative':
-      return out('ALLOW_LEGAL_REPRESENTATIVE');
-    case 'caregiver':
-      return out('ALLOW_CAREGIVER');
-    case 'app':
-      return out('ALLOW_APP');
-  }
+  return out(personAllow(actor));
 }
 
 /**
