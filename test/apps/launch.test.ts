@@ -1,6 +1,7 @@
 /**
  * Issue 5, must show: an outside app (`openid-client`) completes a SMART standalone patient launch
- * with PKCE against a real Carnet on 127.0.0.1, reads only the document types the holder consented
+ * with PKCE against a real Carnet on 127.0.0.1 — the holder typing their INS, password and the
+ * e-mailed code into Carnet's own login page — reads only the document types the holder consented
  * to through `/fhir/DocumentReference` and `/fhir/Binary/…`, is refused the others (not even
  * listed), shows up under its name in the holder's access history, and stops working the moment
  * the holder revokes it.
@@ -8,7 +9,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt, createLocalJWKSet, jwtVerify } from 'jose';
-import { appConfig, fhirGet, fullLaunch, oauthPost, oidc, setup, token, type Fixture } from './helpers.ts';
+import {
+  appConfig, Browser, emailedCode, fhirGet, holderDecides, launchUrl, oauthPost, oidc, REDIRECT_URI, setup, token, typeCode, typeCredentials,
+  type Fixture,
+} from './helpers.ts';
 
 let f: Fixture;
 before(async () => {
@@ -31,10 +35,51 @@ test('SMART discovery advertises the launch Carnet really does', async () => {
   assert.equal(oidcConf.introspection_endpoint, smart.introspection_endpoint);
 });
 
-test('an outside app launches with PKCE, reads only what the holder consented to, and dies with the revocation', async () => {
+test('an outside app launches with PKCE, the holder logs in (INS, password, code), reads only what was consented to, and dies with the revocation', async () => {
   const config = await appConfig(f);
   // the app asks for more than it may have: every resource type, read and search
-  const { tokens } = await fullLaunch(f, config, 'launch/patient openid fhirUser offline_access patient/*.rs', ['suivi-biologie']);
+  const launch = await launchUrl(f, config, 'launch/patient openid fhirUser offline_access patient/*.rs');
+
+  // the holder's browser lands on Carnet's login page, in French: INS and password, nothing else
+  const b = new Browser();
+  const first = await b.get(launch.url.toString());
+  assert.equal(first.status, 303);
+  const consentUrl = `${f.s.baseUrl}${first.location}`;
+  const loginPage = await b.get(consentUrl);
+  assert.equal(loginPage.status, 200);
+  assert.match(loginPage.html, /<html lang="fr">/);
+  assert.match(loginPage.html, /<h1>Connexion à Carnet<\/h1>/);
+  assert.match(loginPage.html, /L’application « Suivi Santé » demande l’accès à votre dossier/);
+  assert.match(loginPage.html, /<label for="ins">Votre INS/);
+  assert.match(loginPage.html, /<label for="password">Mot de passe<\/label>/);
+  assert.match(loginPage.html, /id="ins"[^>]*autocomplete="username"[^>]*autofocus/);
+  assert.match(loginPage.html, /type="password" id="password"[^>]*autocomplete="current-password"/);
+  assert.doesNotMatch(loginPage.html, /holder_token|jeton/i, 'no token to paste any more');
+  // INS (typed with spaces, as on the card) and password
+  const spacedIns = f.holder.ins.replace(/^(.)(..)(..)(..)(...)(...)(..)$/, '$1 $2 $3 $4 $5 $6 $7');
+  const step1 = await typeCredentials(f, b, loginPage, spacedIns, f.holder.password);
+  assert.equal(step1.status, 303, step1.html.slice(0, 300));
+  assert.ok(!step1.location!.includes('challenge'));
+  // the code the holder received by e-mail (the outbox)
+  const codePage = await b.get(`${f.s.baseUrl}${step1.location}`);
+  assert.equal(codePage.status, 200);
+  assert.match(codePage.html, /Nous venons de vous envoyer un code à 6 chiffres par e-mail/);
+  assert.match(codePage.html, /<label for="code">Code de vérification/);
+  assert.match(codePage.html, /id="code"[^>]*autocomplete="one-time-code"/);
+  const step2 = await typeCode(f, b, codePage, await emailedCode(f, f.holder.accountId));
+  assert.equal(step2.status, 303, step2.html.slice(0, 300));
+  const consentPage = await b.get(`${f.s.baseUrl}${step2.location}`);
+  assert.match(consentPage.html, /Autoriser « Suivi Santé » \?/);
+  const answer = await holderDecides(f, { page: consentPage, browser: b }, ['suivi-biologie']);
+  assert.equal(answer.status, 303);
+  const callback = new URL(answer.location!);
+  assert.equal(callback.origin + callback.pathname, REDIRECT_URI);
+  const tokens = await oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: launch.verifier, expectedState: launch.state, expectedNonce: launch.nonce, idTokenExpected: true,
+  });
+  // the login is the holder's own, in their access history like any other
+  const logins = await f.s.carnet.ctx.db.selectFrom('audit_log').selectAll().where('record_id', '=', f.recordId).where('action', '=', 'account.login').execute();
+  assert.ok(logins.some((r) => r.outcome === 'success'));
 
   // launch context and identity
   assert.equal(tokens.token_type.toLowerCase(), 'bearer');

@@ -202,9 +202,8 @@ test('introspection: active tokens are described, revoked ones are only active: 
 });
 
 test('the holder refuses, or ticks nothing: no code; another app cannot redeem a code; aud must be this server', async () => {
-  const holder = await token(f.s, { as: `holder:${f.recordId}` });
   const l = await launchUrl(f, config, SCOPE);
-  const opened = await holderOpens(f, l.url, holder);
+  const opened = await holderOpens(f, l.url);
   assert.match(opened.page.html, /Autoriser « Suivi Santé » \?/);
   assert.match(opened.page.html, /Suivre vos résultats d’analyses/);
   assert.match(opened.page.html, /Biologie/);
@@ -222,11 +221,11 @@ test('the holder refuses, or ticks nothing: no code; another app cannot redeem a
   assert.equal(twice.status, 400);
   assert.match(twice.html, /AUTH_REQUEST_EXPIRED/);
 
-  // a forged decision (no anti-forgery token) is refused
+  // a forged decision (no anti-forgery token) is refused; the same browser is still logged in
   const l2 = await launchUrl(f, config, SCOPE);
-  const opened2 = await holderOpens(f, l2.url, holder);
+  const opened2 = await holderOpens(f, l2.url, { browser: opened.browser });
   const forged = await fetch(`${f.s.baseUrl}/oauth2/authorize/consent`, {
-    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: opened2.cookie },
+    method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', ...opened2.browser.header() },
     body: new URLSearchParams({ request: /name="request" value="([^"]*)"/.exec(opened2.page.html)![1], csrf: 'x', decision: 'approve', purpose_bio: 'on' }).toString(),
   });
   assert.equal(forged.status, 403);
@@ -243,9 +242,13 @@ test('the holder refuses, or ticks nothing: no code; another app cannot redeem a
   const l4 = await launchUrl(f, config, SCOPE);
   l4.url.searchParams.set('aud', 'https://elsewhere.example/fhir');
   assert.equal((await authorize(l4.url)).error, 'invalid_request');
-  // a bad holder credential gets the login page again
+  // a bad holder cookie gets the login page, not the consent page
   const l5 = await launchUrl(f, config, SCOPE);
-  await assert.rejects(holderOpens(f, l5.url, 'not-a-token'));
+  const r5 = await fetch(l5.url, { redirect: 'manual' });
+  const page5 = await fetch(`${f.s.baseUrl}${r5.headers.get('location')}`, { headers: { cookie: 'carnet_holder=not-a-token' } });
+  const html5 = await page5.text();
+  assert.match(html5, /<label for="ins">/);
+  assert.doesNotMatch(html5, /name="decision"/);
 });
 
 test('the holder-side pages speak English on request and the token endpoint keeps client_credentials', async () => {
