@@ -35,6 +35,9 @@ pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
 export function openDatabase(opts: OpenOptions): Database {
   if (opts.databaseUrl && /^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // an idle client whose server connection drops (restart, failover, a dropped test database)
+    // emits 'error'; the pool discards it and opens another. Without a listener Node would crash.
+    pool.on('error', () => {});
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, engine: 'postgres', close: () => db.destroy() };
   }
