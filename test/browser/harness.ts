@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { openCarnet, type Carnet } from '../../src/services/carnet.ts';
@@ -81,6 +82,10 @@ export async function startPortal(): Promise<Portal> {
     https: { cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
   });
   await app.listen({ port, host: '127.0.0.1' });
+  if (!existsSync(CHROMIUM)) {
+    // a failure, not a skip: the portal is not proven without its browser tests
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CARNET_CHROMIUM`);
+  }
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   return {
     baseUrl, carnet, app, browser, activationCode, recordId: record.id, card,
