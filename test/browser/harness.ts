@@ -3,13 +3,12 @@
  * served over HTTPS on 127.0.0.1 with mutual TLS for card login, the built portal, and Debian's
  * Chromium driven by playwright-core. Screenshots go to test-results/portal/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { openCarnet, type Carnet } from '../../src/services/carnet.ts';
