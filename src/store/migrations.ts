@@ -7,6 +7,8 @@ import type { Engine } from './db.ts';
 import { m0004_accounts } from './migrations/0004_accounts.ts';
 import { m0005_apps } from './migrations/0005_apps.ts';
 import { m0006_portal } from './migrations/0006_portal.ts';
+import { m0007_read_indexes } from './migrations/0007_read_indexes.ts';
+import { m0008_outbox } from './migrations/0008_outbox.ts';
 
 type AnyDb = Kysely<any>;
 
@@ -293,6 +295,8 @@ export function migrationProvider(engine: Engine): MigrationProvider {
         '0004_accounts': m0004_accounts(engine),
         '0005_apps': m0005_apps(engine),
         '0006_portal': m0006_portal(engine),
+        '0007_read_indexes': m0007_read_indexes(),
+        '0008_outbox': m0008_outbox(),
       };
     },
   };

@@ -200,6 +200,14 @@ export interface NotificationTable {
   due_at: string;
   delivered_at: string | null;
   dedupe_key: string | null;
+  /** Outbox delivery (migration 0008, services/outbox): times the row was taken to be sent. */
+  attempts: Generated<number>;
+  /** When the outbox took the row; cleared only after a failed attempt (never sent twice). */
+  claimed_at: string | null;
+  /** What the last attempt gave: `sent` or a code (`NO_ADDRESS`, `EXPIRED`, …), never content. */
+  outcome: string | null;
+  /** What delivered it: `email`, `console`, `sms`. */
+  channel: string | null;
 }
 
 export interface PractitionerSeenTable {

@@ -62,7 +62,7 @@ export async function startPortal(): Promise<Portal> {
   mkdirSync(SHOTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'carnet-browser-'));
   const carnet = await openCarnet({ dataDir, migrate: true });
-  const seeded = await seedDemo(carnet);
+  const seeded = await seedDemo(carnet, { holderAccount: false }); // the test activates her account itself
   const activationCode = /activation code (\S+)/.exec(seeded.howTo)?.[1];
   if (!activationCode) throw new Error('the demo seed gave no activation code');
   const record = await carnet.ctx.db.selectFrom('records').select('id').where('ins', '=', HOLDER.ins).executeTakeFirstOrThrow();

@@ -12,6 +12,7 @@ import { completeLogin, login, type ClientInfo } from '../../services/accounts/l
 import { requestPasswordReset, resetPassword } from '../../services/accounts/passwordReset.ts';
 import { confirmTotpEnrolment, startTotpEnrolment } from '../../services/accounts/secondFactor.ts';
 import { accountOfToken, endMySession, mySessions, refreshPersonToken } from '../../services/accounts/accountSessions.ts';
+import { accountById } from '../../services/accounts/common.ts';
 import type { TokenIssuer } from '../../services/accounts/sessions.ts';
 import { authenticate } from '../auth.ts';
 import type { RouteDeps } from '../app.ts';
@@ -136,6 +137,14 @@ export function registerAccounts(app: FastifyInstance, deps: RouteDeps) {
     const { accountId } = await accountOfToken(ctx, caller.token);
     const r = await startTotpEnrolment(ctx, accountId, req$(bodyOf(req), 'password'));
     return noStore(reply).send({ secret: r.secret, otpauth_uri: r.otpauthUri });
+  });
+
+  // which second factor the person's account uses (the portal's "Double authentification" section)
+  app.get('/accounts/totp', async (req, reply) => {
+    const caller = await authenticate(req, deps);
+    const { accountId } = await accountOfToken(ctx, caller.token);
+    const account = await accountById(ctx, accountId);
+    return noStore(reply).send({ second_factor: account?.second_factor === 'totp' ? 'totp' : 'email', enrolment_pending: !!account?.totp_pending_enc });
   });
 
   app.post('/accounts/totp/confirm', async (req, reply) => {

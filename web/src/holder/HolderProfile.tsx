@@ -1,5 +1,6 @@
 /**
- * Profile: the trusted person, advance directives, the organ-donation wish; and the record itself —
+ * Profile: the trusted person, advance directives, the organ-donation wish; how the person logs in
+ * (double authentification: e-mailed code or authenticator app); and the record itself —
  * download it whole, close it (or reopen it), ask for its deletion.
  */
 import { useEffect, useState, type FormEvent } from 'react';
@@ -9,6 +10,7 @@ import type { HolderHome, HolderProfile as Profile } from '../lib/types.ts';
 import { Button, ConfirmDialog, ErrorNotice, Field, Input, Notice, PageHeader, Spinner, Textarea, useAnnounce, useLoad } from '../components/ui.tsx';
 import { Icon } from '../components/Icon.tsx';
 import type { MessageKey } from '../lib/messages.ts';
+import { TwoFactor } from './TwoFactor.tsx';
 
 export function HolderProfile() {
   const { t, date } = useI18n();
@@ -23,6 +25,7 @@ export function HolderProfile() {
       {profile.loading && !profile.data ? <Spinner /> : null}
       {profile.data ? <ProfileForm initial={profile.data} onSaved={(p) => { profile.setData(p); say(t('profile.saved')); }} /> : null}
       {profile.data?.updatedAt ? <p className="muted small">{t('profile.updatedAt', { date: date(profile.data.updatedAt, { time: true }) })}</p> : null}
+      <TwoFactor say={say} />
       {home.data ? <MyRecord state={home.data.record.state} onChanged={() => home.reload()} say={say} /> : null}
     </>
   );
