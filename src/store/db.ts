@@ -1,12 +1,13 @@
 /**
- * Opens the database: embedded SQLite by default (WAL, synchronous=FULL), PostgreSQL when a
+ * Opens the database: embedded SQLite by default (WAL, synchronous=FULL, group commit), PostgreSQL when a
  * `postgres://` URL is given. Both behind the same Kysely<DB>.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
+import { GroupCommitSqliteDialect } from './sqlite-group-commit.ts';
 import type { DB } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
 
@@ -51,7 +52,12 @@ export function openDatabase(opts: OpenOptions): Database {
   sqlite.pragma('busy_timeout = 5000');
   // deleted rows (a destroyed record key above all) are overwritten, not left in free pages
   sqlite.pragma('secure_delete = ON');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // reads outside transactions use a second connection (WAL: readers beside the writer), and
+  // concurrent transactions share one fsync (group commit): see sqlite-group-commit.ts
+  const reader = new SQLite(file);
+  reader.pragma('busy_timeout = 5000');
+  reader.pragma('query_only = ON');
+  const db = new Kysely<DB>({ dialect: new GroupCommitSqliteDialect({ database: sqlite, reader }) });
   return { db, engine: 'sqlite', file, close: () => db.destroy() };
 }
 
