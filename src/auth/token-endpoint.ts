@@ -115,6 +115,25 @@ const AUTH_FAILED = 'client authentication failed';
 const fail = (error: OAuthErrorCode, description: string, reason: string, cause?: unknown) =>
   new OAuthError(error, description, reason, cause !== undefined ? { cause } : {});
 
+/**
+ * The unverified claims of a client assertion, once its header names an algorithm SMART allows
+ * (RS384, ES384): `none` and HMAC never reach a key. Signature, audience and lifetime come after.
+ */
+export function inspectClientAssertion(assertion: string): JWTPayload {
+  let alg: unknown;
+  let unverified: JWTPayload;
+  try {
+    alg = decodeProtectedHeader(assertion).alg;
+    unverified = decodeJwt(assertion);
+  } catch (cause) {
+    throw fail('invalid_client', 'client_assertion is not a JWT', 'ASSERTION_MALFORMED', cause);
+  }
+  if (typeof alg !== 'string' || !(ASSERTION_ALGS as readonly string[]).includes(alg)) {
+    throw fail('invalid_client', `client_assertion must be signed with ${ASSERTION_ALGS.join(' or ')}`, 'ASSERTION_ALG');
+  }
+  return unverified;
+}
+
 export async function clientCredentialsGrant(
   form: Record<string, string | undefined>,
   deps: TokenEndpointDeps,
@@ -140,17 +159,7 @@ export async function clientCredentialsGrant(
   }
 
   // 3. Header: an asymmetric algorithm SMART names. `none` and HMAC never reach a key.
-  let alg: unknown;
-  let unverified: JWTPayload;
-  try {
-    alg = decodeProtectedHeader(assertion).alg;
-    unverified = decodeJwt(assertion);
-  } catch (cause) {
-    throw fail('invalid_client', 'client_assertion is not a JWT', 'ASSERTION_MALFORMED', cause);
-  }
-  if (typeof alg !== 'string' || !(ASSERTION_ALGS as readonly string[]).includes(alg)) {
-    throw fail('invalid_client', `client_assertion must be signed with ${ASSERTION_ALGS.join(' or ')}`, 'ASSERTION_ALG');
-  }
+  const unverified = inspectClientAssertion(assertion);
 
   // 4. Who claims to be calling: iss = sub = client_id.
   const clientId = unverified.iss;

@@ -7,9 +7,9 @@
  * `OAuthError`s; `reason` is for the audit log only.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { mintToken, verifyAccessToken, DEFAULT_TOKEN_TTL_SECONDS, type AppActor, type TokenResponse } from '../../auth/access-token.ts';
-import { ASSERTION_ALGS, JWT_BEARER_ASSERTION_TYPE, MAX_ASSERTION_LIFETIME_SECONDS, OAuthError, type OAuthErrorCode } from '../../auth/token-endpoint.ts';
+import { ASSERTION_ALGS, inspectClientAssertion, JWT_BEARER_ASSERTION_TYPE, MAX_ASSERTION_LIFETIME_SECONDS, OAuthError, type OAuthErrorCode } from '../../auth/token-endpoint.ts';
 import { covers, parseScopes, scopeString } from '../../auth/scopes.ts';
 import type { SigningKey } from '../../auth/signing-keys.ts';
 import { appendAudit } from '../../audit/audit.ts';
@@ -88,17 +88,7 @@ export async function authenticateApp(ctx: Ctx, form: Record<string, string | un
     if (form.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE || !assertion) {
       throw fail('invalid_client', `client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE} with a client_assertion`, 'ASSERTION_TYPE_UNSUPPORTED');
     }
-    let alg: unknown;
-    let unverified: JWTPayload;
-    try {
-      alg = decodeProtectedHeader(assertion).alg;
-      unverified = decodeJwt(assertion);
-    } catch (cause) {
-      throw fail('invalid_client', 'client_assertion is not a JWT', 'ASSERTION_MALFORMED', cause);
-    }
-    if (typeof alg !== 'string' || !(ASSERTION_ALGS as readonly string[]).includes(alg)) {
-      throw fail('invalid_client', `client_assertion must be signed with ${ASSERTION_ALGS.join(' or ')}`, 'ASSERTION_ALG');
-    }
+    const unverified = inspectClientAssertion(assertion);
     const clientId = unverified.iss;
     if (typeof clientId !== 'string' || !clientId || unverified.sub !== clientId) {
       throw fail('invalid_client', 'client_assertion iss and sub must both be the client_id', 'ASSERTION_ISS');
