@@ -36,12 +36,42 @@ export interface AuthDeps {
 
 const callers = new WeakMap<FastifyRequest, Caller>();
 
+/** Most verified tokens remembered per signing key (the oldest is forgotten first). */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+/**
+ * Verified tokens, per signing key, keyed by issuer, audience and the exact token string: the
+ * signature check (ES256) is done once per token. Only what `verifyAccessToken` derives from the
+ * token alone is kept; expiry is checked again on every hit, and the session and app-grant checks
+ * stay per request. Entries are forgotten once expired (on a hit) or when the cache is full.
+ */
+const verifiedTokens = new WeakMap<object, Map<string, AccessContext>>();
+
+async function verifyCached(raw: string, deps: AuthDeps): Promise<AccessContext> {
+  let cache = verifiedTokens.get(deps.signingKey);
+  if (!cache) {
+    cache = new Map();
+    verifiedTokens.set(deps.signingKey, cache);
+  }
+  const key = `${deps.issuer}\n${deps.fhirBase}\n${raw}`;
+  const hit = cache.get(key);
+  if (hit) {
+    // as jose does with no clock tolerance: expired once `exp` (seconds) <= now (whole seconds)
+    if (Math.floor(hit.expiresAt.getTime() / 1000) > Math.floor(deps.now().getTime() / 1000)) return hit;
+    cache.delete(key);
+  }
+  const token = await verifyAccessToken(raw, { verifier: deps.signingKey.verifier, issuer: deps.issuer, audience: deps.fhirBase, now: deps.now });
+  if (cache.size >= VERIFIED_TOKEN_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key, token);
+  return token;
+}
+
 export async function authenticate(req: FastifyRequest, deps: AuthDeps): Promise<Caller> {
   const cached = callers.get(req);
   if (cached) return cached;
   const raw = bearerToken(req.headers.authorization);
   if (!raw) throw new CarnetError('TOKEN_MISSING', 'unauthorized', 'An access token is required (Authorization: Bearer …)');
-  const token = await verifyAccessToken(raw, { verifier: deps.signingKey.verifier, issuer: deps.issuer, audience: deps.fhirBase, now: deps.now });
+  const token = await verifyCached(raw, deps);
   if (token.sessionId) {
     // a session token is only good while its session is: fail closed when nothing can check it
     if (!deps.checkSession) throw new CarnetError('SESSION_UNKNOWN', 'unauthorized', 'This token belongs to a login session this server cannot check');

@@ -10,7 +10,7 @@ import { decide, decideRecordAccess } from '../domain/access/index.ts';
 import { open, openJson } from '../crypto/envelope.ts';
 import { appendAudit } from '../audit/audit.ts';
 import {
-  aad, auditActor, documentRowById, documentView, recordById, recordView, relationshipOf, settingsOf, storedDocument,
+  aad, auditActor, documentRowById, documentView, recordView, recordWithSettings, relationshipOf, storedDocument,
   type RecordRow,
 } from './internal/repo.ts';
 import { notifyHolder } from './internal/notify.ts';
@@ -39,13 +39,25 @@ export interface ListedDocument {
 const HIDDEN_REASONS = new Set(['DENY_MASKED', 'DENY_INVISIBLE_PATIENT', 'DENY_INVISIBLE_REPRESENTANTS', 'DENY_MATRIX', 'DENY_APP_SCOPE']);
 export const isHiddenDenial = (reason: string) => HIDDEN_REASONS.has(reason);
 
+/** The record's INS and its OID, for the Patient reference of FHIR answers (no second read of the record). */
+export interface PatientIdentity {
+  ins: string;
+  oid: string;
+}
+
 export async function listDocuments(ctx: Ctx, actor: Actor, recordId: string, filters: ListFilters = {}): Promise<ListedDocument[]> {
-  const { out, refusal } = await inTransaction(ctx, async (tx) => {
+  return (await listDocumentsWithPatient(ctx, actor, recordId, filters)).documents;
+}
+
+/** `listDocuments`, also giving the record's INS/OID read in the same transaction. */
+export async function listDocumentsWithPatient(
+  ctx: Ctx, actor: Actor, recordId: string, filters: ListFilters = {},
+): Promise<{ documents: ListedDocument[]; patient: PatientIdentity }> {
+  const { out, refusal, patient } = await inTransaction(ctx, async (tx) => {
     const now = tx.clock();
     const mode = filters.mode ?? 'normal';
-    const record = await recordById(tx, recordId);
+    const { record, settings } = await recordWithSettings(tx, recordId);
     const relationship = await relationshipOf(tx, record.id, actor);
-    const settings = await settingsOf(tx, record.id);
     let q = tx.db
       .selectFrom('documents')
       .selectAll()
@@ -89,17 +101,19 @@ export async function listDocuments(ctx: Ctx, actor: Actor, recordId: string, fi
       at: now,
     });
     if (out.length) await noteProfessionalAccess(tx, actor, record, relationship, mode);
-    return { out, refusal };
+    return { out, refusal, patient: { ins: record.ins, oid: record.ins_oid } };
   });
   // raised after the commit, so the audit entry of the denial stays
   if (refusal) throw new CarnetError(refusal.reason, 'forbidden', refusal.explanation.en, { details: { explanation: refusal.explanation } });
-  return out;
+  return { documents: out, patient };
 }
 
 export interface ReadResult {
   document: StoredDocument;
   bytes: Buffer;
   decision: Decision;
+  /** The record's INS/OID, read in the same transaction (for the Patient reference). */
+  patient: PatientIdentity;
 }
 
 /**
@@ -129,9 +143,8 @@ export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, o
   }
   const found = row;
   const result = await inTransaction(ctx, async (tx) => {
-    const record = await recordById(tx, found.record_id);
+    const { record, settings } = await recordWithSettings(tx, found.record_id);
     const relationship = await relationshipOf(tx, record.id, actor);
-    const settings = await settingsOf(tx, record.id);
     const decision = decide(actor, recordView(record), relationship, documentView(found), settings, mode, now);
     await appendAudit(tx.db, tx.engine, {
       recordId: record.id, actor: auditActor(actor), action, documentId: found.id, mode,
@@ -140,10 +153,11 @@ export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, o
     if (!decision.allow) return { decision };
     await noteProfessionalAccess(tx, actor, record, relationship, mode);
     const key = await tx.keys.get(tx.db, record.id);
-    if (opts.metadataOnly) return { decision, document: storedDocument(found, key), bytes: Buffer.alloc(0) };
+    const patient = { ins: record.ins, oid: record.ins_oid };
+    if (opts.metadataOnly) return { decision, document: storedDocument(found, key), bytes: Buffer.alloc(0), patient };
     const sealed = await tx.blobs.get(tx.db, record.id, found.blob_id);
     if (!sealed) throw notFound('DOCUMENT_CONTENT_MISSING', 'The document content is missing');
-    return { decision, document: storedDocument(found, key), bytes: open(key, sealed, aad.blob(record.id, found.id)) };
+    return { decision, document: storedDocument(found, key), bytes: open(key, sealed, aad.blob(record.id, found.id)), patient };
   });
   if (!result.decision.allow || !result.document || !result.bytes) {
     const d = result.decision;

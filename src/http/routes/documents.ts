@@ -14,7 +14,7 @@ import { toDocumentReference, toSearchsetBundle, toSubmissionSetList } from '../
 import { PDSM_IS_ARCHIVED_EXT } from '../../fhir/mhd/constants.ts';
 import type { PatientLink } from '../../fhir/mhd/references.ts';
 import { fileDocuments } from '../../services/fileDocuments.ts';
-import { listDocuments, listSubmissionSets, readDocument, readDocumentMetadata } from '../../services/readDocuments.ts';
+import { listDocumentsWithPatient, listSubmissionSets, readDocument, readDocumentMetadata } from '../../services/readDocuments.ts';
 import { deleteDocument, updateDocument, type DocumentChanges } from '../../services/manageDocuments.ts';
 import { ensureEmergencySession } from '../../services/emergency.ts';
 import { recordIdFor } from '../../services/recordStatus.ts';
@@ -71,7 +71,7 @@ async function searchDocuments(deps: RouteDeps, req: FastifyRequest, reply: Fast
   const recordId = await recordOf(deps, q.patient);
   await emergencyFor(deps, caller, recordId);
   const explicitPeriod = q.date.length > 0 || q.creation.length > 0 || q.period.length > 0;
-  const listed = await listDocuments(deps.carnet.ctx, caller.actor, recordId, {
+  const { documents: listed, patient } = await listDocumentsWithPatient(deps.carnet.ctx, caller.actor, recordId, {
     statuses: q.status.length ? ['current', 'superseded', 'entered-in-error'] : ['current', 'superseded'],
     includeArchived: q.archived !== undefined,
     noDefaultPeriod: explicitPeriod,
@@ -80,7 +80,6 @@ async function searchDocuments(deps: RouteDeps, req: FastifyRequest, reply: Fast
   });
   const docs = listed.map((l) => l.document).sort(compareDocuments(q));
   const page = docs.slice(q.offset, q.offset + q.count);
-  const patient = await patientContext(deps, recordId);
   const links = searchLinks(`${deps.fhirBase}/DocumentReference`, q, docs.length);
   const bundle = toSearchsetBundle(
     page.map((d) => toDocumentReference(d, { baseUrl: deps.fhirBase, patient, id: d.id })),
@@ -172,8 +171,7 @@ export function registerDocuments(app: FastifyInstance, deps: RouteDeps) {
     requireScope(caller, 'DocumentReference', 'r');
     const { id } = req.params as { id: string };
     await emergencyForDocument(deps, caller, id);
-    const { document } = await readDocumentMetadata(ctx, caller.actor, id, { mode: caller.mode });
-    const patient = await patientContext(deps, document.recordId);
+    const { document, patient } = await readDocumentMetadata(ctx, caller.actor, id, { mode: caller.mode });
     return reply.header('content-type', FHIR_JSON).send(toDocumentReference(document, { baseUrl: deps.fhirBase, patient, id: document.id }));
   });
 
@@ -223,8 +221,7 @@ export function registerDocuments(app: FastifyInstance, deps: RouteDeps) {
     const { id } = req.params as { id: string };
     const ops = req.body;
     if (!Array.isArray(ops) || !ops.length) throw invalid('PATCH_INVALID', 'The body must be a non-empty JSON Patch array');
-    const { document } = await readDocumentMetadata(ctx, caller.actor, id, { mode: caller.mode });
-    const patient = await patientContext(deps, document.recordId);
+    const { document, patient } = await readDocumentMetadata(ctx, caller.actor, id, { mode: caller.mode });
     const before = toDocumentReference(document, { baseUrl: deps.fhirBase, patient, id: document.id });
     const validation = fastJsonPatch.validate(ops as fastJsonPatch.Operation[], before);
     if (validation) throw invalid('PATCH_INVALID', `Invalid JSON Patch: ${validation.name}`, { details: { index: validation.index } });

@@ -2,6 +2,7 @@
  * Reading and writing the rows behind the use cases: records, documents, relationships. Every query
  * on a person's data filters by `record_id`. Only services import this.
  */
+import { sql } from 'kysely';
 import { sealJson, openJson } from '../../crypto/envelope.ts';
 import { CarnetError, notFound } from '../../domain/errors.ts';
 import { parseIns } from '../../domain/ins.ts';
@@ -12,7 +13,7 @@ import type {
   Actor, DocumentView, HolderSettings, RecordState, RecordView, Relationship,
 } from '../../domain/access/types.ts';
 import { DEFAULT_HOLDER_SETTINGS } from '../../domain/access/types.ts';
-import type { DocumentTable, RecordTable } from '../../store/schema.ts';
+import type { DocumentTable, RecordSettingsTable, RecordTable } from '../../store/schema.ts';
 import type { AuditActor } from '../../audit/audit.ts';
 import type { Ctx } from '../context.ts';
 
@@ -66,6 +67,12 @@ export const holderDisplayName = (d?: HolderDemographics) =>
 
 export async function settingsOf(ctx: Ctx, recordId: string): Promise<HolderSettings> {
   const row = await ctx.db.selectFrom('record_settings').selectAll().where('record_id', '=', recordId).executeTakeFirst();
+  return settingsFromRow(row);
+}
+
+type SettingsColumns = Pick<RecordSettingsTable, 'samu_allowed' | 'break_glass_allowed' | 'masked_in_emergency' | 'mask_new_by_default'>;
+
+function settingsFromRow(row: SettingsColumns | undefined): HolderSettings {
   if (!row) return { ...DEFAULT_HOLDER_SETTINGS };
   return {
     samuAllowed: row.samu_allowed === 1,
@@ -73,6 +80,39 @@ export async function settingsOf(ctx: Ctx, recordId: string): Promise<HolderSett
     maskedInEmergency: row.masked_in_emergency === 1,
     maskNewByDefault: row.mask_new_by_default === 1,
   };
+}
+
+/**
+ * The record row and the holder's settings in one query (a left join: no settings row means the
+ * defaults), for the read paths that need both. Same results as `recordById` + `settingsOf`.
+ */
+export async function recordWithSettings(ctx: Ctx, recordId: string): Promise<{ record: RecordRow; settings: HolderSettings }> {
+  const row = await ctx.db
+    .selectFrom('records')
+    .leftJoin('record_settings', 'record_settings.record_id', 'records.id')
+    .selectAll('records')
+    .select([
+      'record_settings.record_id as s_record_id',
+      'record_settings.samu_allowed as s_samu_allowed',
+      'record_settings.break_glass_allowed as s_break_glass_allowed',
+      'record_settings.masked_in_emergency as s_masked_in_emergency',
+      'record_settings.mask_new_by_default as s_mask_new_by_default',
+    ])
+    .where('records.id', '=', recordId)
+    .executeTakeFirst();
+  if (!row) throw notFound('RECORD_UNKNOWN', 'No record with this id');
+  const { s_record_id, s_samu_allowed, s_break_glass_allowed, s_masked_in_emergency, s_mask_new_by_default, ...record } = row;
+  const settings = settingsFromRow(
+    s_record_id === null
+      ? undefined
+      : {
+          samu_allowed: Number(s_samu_allowed),
+          break_glass_allowed: Number(s_break_glass_allowed),
+          masked_in_emergency: Number(s_masked_in_emergency),
+          mask_new_by_default: Number(s_mask_new_by_default),
+        },
+  );
+  return { record: record as RecordRow, settings };
 }
 
 /** How `actor` stands towards the record (consent, block, care team, links, emergency session). */
@@ -90,23 +130,50 @@ export async function relationshipOf(ctx: Ctx, recordId: string, actor: Actor): 
     return { personLink: actor.kind, delegation: JSON.parse(link.delegation) };
   }
   if (actor.kind !== 'professional') return {};
-  const rows = await ctx.db
+  // one round trip: the practitioner's access rows (by grant date), then their latest emergency session
+  const accessRows = ctx.db
     .selectFrom('record_access')
-    .selectAll()
+    .select([
+      sql<number>`0`.as('src'), 'kind', 'granted_at as at', 'expires_at', 'revoked_at', sql<number>`0`.as('justified'),
+    ])
     .where('record_id', '=', recordId)
-    .where('practitioner_id', '=', actor.id)
-    .orderBy('granted_at')
-    .execute();
+    .where('practitioner_id', '=', actor.id);
+  const latestSession = ctx.db
+    .selectFrom(
+      ctx.db
+        .selectFrom('emergency_sessions')
+        .select(['mode', 'started_at', 'expires_at', 'justification_enc'])
+        .where('record_id', '=', recordId)
+        .where('practitioner_id', '=', actor.id)
+        .orderBy('started_at', 'desc')
+        .limit(1)
+        .as('s'),
+    )
+    .select([
+      sql<number>`1`.as('src'), 's.mode as kind', 's.started_at as at', 's.expires_at', sql<string | null>`null`.as('revoked_at'),
+      sql<number>`length(s.justification_enc)`.as('justified'),
+    ]);
+  const rows = await accessRows.unionAll(latestSession).orderBy('src').orderBy('at').execute();
   const rel: Relationship = {};
   for (const r of rows) {
+    if (Number(r.src) === 1) {
+      rel.emergency = {
+        mode: r.kind as 'bris_de_glace' | 'centre_15',
+        startedAt: r.at,
+        expiresAt: r.expires_at!,
+        // the decision only needs to know a justification was given; its text stays sealed
+        justification: Number(r.justified) > 0 ? 'given' : '',
+      };
+      continue;
+    }
     const active = r.revoked_at === null;
     switch (r.kind) {
       case 'consent':
         // the latest consent row wins (a revoked one stays visible as revoked)
-        rel.consent = { grantedAt: r.granted_at, expiresAt: r.expires_at ?? undefined, revokedAt: r.revoked_at ?? undefined };
+        rel.consent = { grantedAt: r.at, expiresAt: r.expires_at ?? undefined, revokedAt: r.revoked_at ?? undefined };
         break;
       case 'block':
-        if (active) rel.blockedAt = r.granted_at;
+        if (active) rel.blockedAt = r.at;
         break;
       case 'care_team':
         if (active) rel.careTeam = true;
@@ -121,23 +188,6 @@ export async function relationshipOf(ctx: Ctx, recordId: string, actor: Actor): 
         if (active) rel.administrateur = true;
         break;
     }
-  }
-  const session = await ctx.db
-    .selectFrom('emergency_sessions')
-    .selectAll()
-    .where('record_id', '=', recordId)
-    .where('practitioner_id', '=', actor.id)
-    .orderBy('started_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  if (session) {
-    rel.emergency = {
-      mode: session.mode as 'bris_de_glace' | 'centre_15',
-      startedAt: session.started_at,
-      expiresAt: session.expires_at,
-      // the decision only needs to know a justification was given; its text stays sealed
-      justification: session.justification_enc.length > 0 ? 'given' : '',
-    };
   }
   return rel;
 }
