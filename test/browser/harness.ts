@@ -135,3 +135,13 @@ export async function documentIdByUniqueId(p: Portal, uniqueId: string): Promise
   const row = await p.carnet.ctx.db.selectFrom('documents').select('id').where('record_id', '=', p.recordId).where('unique_id', '=', uniqueId).executeTakeFirstOrThrow();
   return row.id;
 }
+
+/**
+ * Polls `check` until it holds or `ms` pass, for screens that replace a list asynchronously; the
+ * assertions after it decide (a check that never holds leaves at the deadline and they fail).
+ */
+export async function settle(page: Page, check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  for (const until = Date.now() + ms; Date.now() < until; await page.waitForTimeout(100)) {
+    if (await check()) return;
+  }
+}

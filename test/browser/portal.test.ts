@@ -14,7 +14,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { metadataFromCda } from '../../src/services/internal/cda-metadata.ts';
 import { fixturesDir } from '../../src/demo/seed.ts';
 import {
-  documentIdByUniqueId, EMERGENCY_DOCTOR, HOLDER, lastLoginCode, newPage, PHONE, shot, startPortal, type Portal,
+  documentIdByUniqueId, EMERGENCY_DOCTOR, HOLDER, lastLoginCode, newPage, PHONE, settle, shot, startPortal, type Portal,
 } from './harness.ts';
 
 const PASSWORD = 'sept-cerises-bleues-2026';
@@ -191,7 +191,8 @@ describe('the portals in Chromium', { concurrency: false }, () => {
     await dialog.getByRole('button', { name: 'Enregistrer' }).click();
     await page.getByText('Le consentement du patient est enregistré.').waitFor();
     await page.getByLabel('Afficher aussi les documents de plus de 2 ans').check();
-    await page.locator('.doc-row').first().waitFor();
+    // the longer list replaces the 2-year one asynchronously: wait for it before counting
+    await settle(page, async () => (await page.locator('.doc-row').count()) > 5);
     assert.ok((await page.locator('.doc-row').count()) > 5, 'the physician lists the documents the matrix allows');
     assert.equal(await page.locator(`a[href$="/documents/${tshId}"]`).count(), 0, 'the masked report is not listed');
     await shot(page, '13-pro-documents');
@@ -240,11 +241,8 @@ describe('the portals in Chromium', { concurrency: false }, () => {
     await shot(page, '17-history');
     await page.getByLabel('Mode d’accès').selectOption('bris_de_glace');
     await page.waitForURL('**mode=bris_de_glace');
-    // the filtered list replaces the old one asynchronously: wait for it (a filter that does not
-    // filter leaves the loop at its deadline and fails the assertions below)
-    for (const until = Date.now() + 15_000; Date.now() < until; await page.waitForTimeout(100)) {
-      if ((await page.locator('.tl-item').count()) > 0 && (await page.locator('.tl-item:not(.tl-emergency)').count()) === 0) break;
-    }
+    // the filtered list replaces the old one asynchronously: wait for it
+    await settle(page, async () => (await page.locator('.tl-item').count()) > 0 && (await page.locator('.tl-item:not(.tl-emergency)').count()) === 0);
     assert.equal(await page.locator('.tl-item:not(.tl-emergency)').count(), 0, 'only emergency accesses remain');
     assert.ok((await page.locator('.tl-item.tl-emergency').count()) >= 1, 'the emergency accesses are listed');
     await shot(page, '18-history-emergency');
