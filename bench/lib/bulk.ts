@@ -16,7 +16,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { newDataKey, seal, sealJson } from '../../src/crypto/envelope.ts';
 import type { KeyProvider } from '../../src/crypto/keys.ts';
-import { entryHash } from '../../src/audit/audit.ts';
+import { auditEntry, type AuditInput } from '../../src/audit/audit.ts';
 import { applyEvent, openRecord } from '../../src/domain/lifecycle.ts';
 import { dueAtOf } from '../../src/services/internal/lifecycle.ts';
 import { aad } from '../../src/services/internal/repo.ts';
@@ -26,7 +26,6 @@ import { flagsOf, type DocumentMetadata } from '../../src/domain/document.ts';
 import { DEFAULT_HOLDER_SETTINGS } from '../../src/domain/access/types.ts';
 import { CONFIDENTIALITY_SYSTEM } from '../../src/services/fileDocuments.ts';
 import { DEFAULT_CONFIG } from '../../src/services/context.ts';
-import type { AuditLogTable } from '../../src/store/schema.ts';
 import type { BenchStore } from './store.ts';
 import type { BenchRecord, Practitioner } from './dataset.ts';
 import { authorRole } from './dataset.ts';
@@ -34,10 +33,8 @@ import { rng, syntheticIns, TEST_INS_OID } from './ids.ts';
 import { documentBytes, metadataFor, personalise, tagOf, type CdaTemplate } from './cda.ts';
 
 type Row = Record<string, unknown>;
-type Hashed = Omit<AuditLogTable, 'seq' | 'hash'>;
 
 /** audit.ts keeps names only for these kinds (a person's name never lands in the log). */
-const NAMED_KINDS = new Set(['professional', 'app', 'client', 'operator', 'system']);
 
 interface Tables {
   records: Row[];
@@ -60,26 +57,11 @@ class Chain {
   seq = 0;
   hash = '';
   constructor(private readonly recordId: string, private readonly out: Row[]) {}
-  append(e: { actor: { kind: string; id: string; name?: string }; action: string; documentId?: string; outcome: string; reason?: string; detail?: Record<string, unknown>; at: Date; mode?: string }) {
-    const row: Hashed = {
-      record_id: this.recordId,
-      record_seq: this.seq + 1,
-      at: e.at.toISOString(),
-      actor_kind: e.actor.kind,
-      actor_id: e.actor.id,
-      actor_name: NAMED_KINDS.has(e.actor.kind) ? (e.actor.name ?? null) : null,
-      action: e.action,
-      document_id: e.documentId ?? null,
-      mode: e.mode ?? 'normal',
-      outcome: e.outcome,
-      reason: e.reason ?? null,
-      detail: e.detail ? JSON.stringify(e.detail) : null,
-      prev_hash: this.hash,
-    };
-    const hash = entryHash(row);
-    this.out.push({ ...row, hash });
-    this.seq = row.record_seq;
-    this.hash = hash;
+  append(e: Omit<AuditInput, 'recordId'>) {
+    const entry = auditEntry(this.recordId, this.seq + 1, this.hash, e);
+    this.out.push(entry);
+    this.seq = entry.record_seq;
+    this.hash = entry.hash;
   }
 }
 

@@ -5,10 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readdirSync, readFileSync, mkdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { BenchStore } from './store.ts';
 import { rssSampler, statusKb } from './probes.ts';
+import { freePort } from '../../test/net.ts';
+export { freePort };
 
 export const REPO = new URL('../../', import.meta.url).pathname;
 
@@ -36,17 +37,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** The environment Carnet is served with; the base URL is fixed so tokens minted beforehand match. */
 export function serverEnv(store: BenchStore, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {

@@ -45,6 +45,30 @@ export function entryHash(e: Hashed): string {
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }
 
+/**
+ * The row of one entry at position `recordSeq` of `chain`, after the entry whose hash is
+ * `prevHash`, with its own hash. Every writer of the log builds entries here (the bulk loader of the
+ * benchmarks too), so every chain verifies the same way.
+ */
+export function auditEntry(chain: string, recordSeq: number, prevHash: string, input: Omit<AuditInput, 'recordId'>): Omit<AuditLogTable, 'seq'> {
+  const row: Hashed = {
+    record_id: chain,
+    record_seq: recordSeq,
+    at: input.at.toISOString(),
+    actor_kind: input.actor.kind,
+    actor_id: input.actor.id,
+    actor_name: NAMED_KINDS.has(input.actor.kind) ? (input.actor.name ?? null) : null,
+    action: input.action,
+    document_id: input.documentId ?? null,
+    mode: input.mode ?? 'normal',
+    outcome: input.outcome,
+    reason: input.reason ?? null,
+    detail: input.detail ? JSON.stringify(input.detail) : null,
+    prev_hash: prevHash,
+  };
+  return { ...row, hash: entryHash(row) };
+}
+
 /** Creates the chain head of a new record (in the record's creation transaction). */
 export async function startChain(db: Kysely<DB>, recordId: string) {
   await db.insertInto('audit_heads').values({ record_id: recordId, last_seq: 0, last_hash: '' }).execute();
@@ -66,22 +90,7 @@ export async function appendAudit(db: Kysely<DB>, engine: Engine, input: AuditIn
     .returning(['last_seq', 'last_hash'])
     .executeTakeFirst();
   if (!head) throw new Error(`audit chain ${chain} has no head`);
-  const row: Hashed = {
-    record_id: chain,
-    record_seq: Number(head.last_seq),
-    at: input.at.toISOString(),
-    actor_kind: input.actor.kind,
-    actor_id: input.actor.id,
-    actor_name: NAMED_KINDS.has(input.actor.kind) ? (input.actor.name ?? null) : null,
-    action: input.action,
-    document_id: input.documentId ?? null,
-    mode: input.mode ?? 'normal',
-    outcome: input.outcome,
-    reason: input.reason ?? null,
-    detail: input.detail ? JSON.stringify(input.detail) : null,
-    prev_hash: head.last_hash,
-  };
-  const hash = entryHash(row);
+  const { hash, ...row } = auditEntry(chain, Number(head.last_seq), head.last_hash, input);
   if (engine === 'postgres') {
     const r = await db
       .with('entry', (q) => q.insertInto('audit_log').values({ ...row, hash }).returning('seq'))

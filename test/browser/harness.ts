@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
@@ -15,6 +14,7 @@ import { openCarnet, type Carnet } from '../../src/services/carnet.ts';
 import { seedDemo, DEMO } from '../../src/demo/seed.ts';
 import { createInMemorySigningKey } from '../../src/auth/signing-keys.ts';
 import { createTestCa, issueCard, issueServerCert, type KeyAndCert } from '../../src/auth/pki.ts';
+import { freePort } from '../net.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const SHOTS = join(ROOT, 'test-results', 'portal');
@@ -28,17 +28,6 @@ export const HOLDER = { ins: DEMO.holders[0].ins, firstName: 'Jeanne' };
 /** A physician of the demo with no right on the holder's record (Dr Nadia Leroy, CHU Demo Paris). */
 export const EMERGENCY_DOCTOR = DEMO.practitioners[4];
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
 
 export interface Portal {
   baseUrl: string;

@@ -13,26 +13,16 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { freePort } from '../net.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CARNET = join(ROOT, 'bin', 'carnet.js');
 const INS = '279035121518989';
 const OID = '1.2.250.1.213.1.4.10';
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** The environment of a fresh laptop: nothing of Carnet configured but what each test sets. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

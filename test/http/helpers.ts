@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -22,6 +21,9 @@ import { metadataFromCda } from '../../src/services/internal/cda-metadata.ts';
 import { verifyAudit } from '../../src/audit/audit.ts';
 import type { DocumentMetadata } from '../../src/domain/document.ts';
 import { FIXTURES_ROOT } from '../../src/fixtures.ts';
+import { freePort } from '../net.ts';
+import { insOf } from '../../src/services/testkit.ts';
+export { insOf };
 
 export const FIXTURES = FIXTURES_ROOT;
 export const CDA_DIR = join(FIXTURES, 'cda');
@@ -34,11 +36,6 @@ export const TEST_OID = '1.2.250.1.213.1.4.10';
 /** The test identities of the ANS CDA examples (keys verify). */
 export const FIXTURE_INS = { main: '279035121518989', obstetric: '277076322082910' } as const;
 
-/** A valid NIR-shaped INS from its 13-character body (key = 97 − body mod 97). */
-export function insOf(body: string): string {
-  const key = 97n - (BigInt(body) % 97n);
-  return body + key.toString().padStart(2, '0');
-}
 let insCounter = 0;
 /** A fresh valid INS (a woman born in May 1990 in the Rhône), different at each call in this process. */
 export function freshIns(): string {
@@ -46,17 +43,6 @@ export function freshIns(): string {
   return insOf(`2900569${String(100 + (process.pid % 800)).padStart(3, '0')}${String(insCounter).padStart(3, '0')}`);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Server {
   carnet: TestCarnet;

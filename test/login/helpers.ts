@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type ServerOptions as HttpsServerOptions } from 'node:https';
-import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.ts';
 import { openTestCarnet, type TestCarnet } from '../../src/store/testing.ts';
@@ -17,20 +16,11 @@ import { addPatient } from '../../src/services/addPatient.ts';
 import { fileDocuments } from '../../src/services/fileDocuments.ts';
 import { grantConsent } from '../../src/services/rights.ts';
 import { freshIns, holderOf, labAuthor, syntheticDocument, TEST_OID } from '../../src/services/testkit.ts';
+import { freePort } from '../net.ts';
+export { freePort };
 
 export { freshIns, TEST_OID };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Server {
   carnet: TestCarnet;
