@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CarnetError } from '../../domain/errors.ts';
-import { decodeXmlEntities, firstChild, parseXmlSafely, textContent, type XmlElement } from './xml.ts';
+import { decodeXmlEntities, firstChild, MAX_XML_DEPTH, parseXmlSafely, textContent, type XmlElement } from './xml.ts';
 
 /** Run fn, expect a CarnetError with this code (kind invalid); return it for more checks. */
 function refused(fn: () => unknown, code: string): CarnetError {
@@ -153,4 +153,58 @@ test('decodeXmlEntities leaves text without entities untouched and refuses unkno
   assert.equal(decodeXmlEntities('plain'), 'plain');
   assert.equal(decodeXmlEntities('a&amp;b&#65;'), 'a&bA');
   refused(() => decodeXmlEntities('&eacute;'), 'XML_MALFORMED');
+});
+
+test('a literal < inside an attribute value is malformed, with its position (a > is allowed)', () => {
+  const e = refused(() => parseXmlSafely('<r>\n<x a="1 < 2"/></r>'), 'XML_MALFORMED');
+  assert.deepEqual([e.details?.line, e.details?.column], [2, 9]);
+  refused(() => parseXmlSafely("<r a='<b/>'/>"), 'XML_MALFORMED');
+  assert.equal(parseXmlSafely('<r a="2 > 1 &lt; 3"/>').root.attrs.a, '2 > 1 < 3');
+});
+
+test('the raw text of an opaque element is the source between its tags, byte for byte', () => {
+  const inner =
+    '\r\n  <p:x xmlns:p="urn:p" k="a &amp; b">t &lt; &#233; &#xE9;</p:x><!-- c & d -->' +
+    '<![CDATA[ <not> &markup; ]]><?pi x?>\r\n\t<y/>&apos;<z>deep <w>er</w></z> ';
+  const xml = `<r><body a="1">${inner}</body><body/><body></body></r>`;
+  const bodies = parseXmlSafely(xml, { opaque: [['body']] }).root.children.filter((c) => typeof c !== 'string');
+  assert.deepEqual(
+    bodies.map((b) => b.raw),
+    [inner, '', ''],
+  );
+  assert.deepEqual(bodies[0].children, []);
+  assert.equal(bodies[0].attrs.a, '1', 'the opaque element itself is parsed');
+  // The same content, not opaque, is decoded and built.
+  const built = parseXmlSafely(xml).root.children[0] as XmlElement;
+  assert.equal(built.raw, undefined);
+  assert.equal(textContent(firstChild(built, 'x', 'urn:p')), 't < é é');
+  assert.equal(firstChild(built, 'x', 'urn:p')?.attrs.k, 'a & b');
+});
+
+test('opaque parts are checked like the rest: characters, attribute values, prefixes', () => {
+  const opaque = { opaque: [['body']] };
+  refused(() => parseXmlSafely('<r><body>a\u0001b</body></r>', opaque), 'XML_MALFORMED');
+  refused(() => parseXmlSafely('<r><body><x a="<"/></body></r>', opaque), 'XML_MALFORMED');
+  refused(() => parseXmlSafely('<r><body><q:x/></body></r>', opaque), 'XML_MALFORMED');
+  refused(() => parseXmlSafely('<r><body>&#1;</body></r>', opaque), 'XML_MALFORMED');
+});
+
+test('nesting is capped at MAX_XML_DEPTH elements', () => {
+  const nested = (n: number): string => '<a>'.repeat(n) + '</a>'.repeat(n);
+  assert.equal(parseXmlSafely(nested(MAX_XML_DEPTH)).root.name, 'a');
+  refused(() => parseXmlSafely(nested(MAX_XML_DEPTH + 1)), 'XML_MALFORMED');
+  // Also inside an opaque element, whose content is not built.
+  refused(() => parseXmlSafely(`<r><body>${nested(MAX_XML_DEPTH)}</body></r>`, { opaque: [['body']] }), 'XML_MALFORMED');
+});
+
+test('more than one root element, or text outside it, is malformed', () => {
+  refused(() => parseXmlSafely('<a/><b/>'), 'XML_MALFORMED');
+  refused(() => parseXmlSafely('<a/>x'), 'XML_MALFORMED');
+  refused(() => parseXmlSafely('<!-- only a comment -->'), 'XML_MALFORMED');
+  assert.equal(parseXmlSafely('<?xml version="1.0"?>\n<!-- c -->\n<a/>\n').root.name, 'a');
+});
+
+test('a bare & with no ; after it is reported at the &', () => {
+  const e = refused(() => parseXmlSafely('<r>\n  <p>R & D</p>\n</r>'), 'XML_MALFORMED');
+  assert.deepEqual([e.details?.line, e.details?.column], [2, 8]);
 });

@@ -3,28 +3,38 @@
  *
  * - Any DOCTYPE or ENTITY declaration is refused before parsing (XXE, "billion laughs"):
  *   `XML_DTD_FORBIDDEN`. CDA R2 never needs a DTD.
- * - fast-xml-parser runs with entity processing OFF; this module decodes only the five predefined
- *   entities and numeric character references itself. Any other named entity is undeclared (there
- *   is no DTD), which makes the document not well-formed: `XML_MALFORMED`.
- * - Well-formedness is checked with the parser's validator, which gives line and column.
- * - The result is a small namespace-resolved element tree, built in one pass, that callers walk
- *   instead of re-parsing (header extraction and rendering share it).
+ * - One pass of saxes, a SAX parser that checks XML 1.0 and Namespaces in XML well-formedness as the
+ *   specifications write it (characters, names, attribute values, `]]>`, comments, one root, …). It
+ *   knows only the five predefined entities and numeric references to allowed characters: with no
+ *   DTD, any other entity is undeclared, which makes the document not well-formed: `XML_MALFORMED`,
+ *   with line and column. The parser stops at the first error.
+ * - The same pass builds a small namespace-resolved element tree that callers walk instead of
+ *   re-parsing (header extraction and rendering share it). Elements the caller keeps opaque are
+ *   still checked in full; only their tree is not built.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { invalid } from '../../domain/errors.ts';
+import { SaxesParser } from 'saxes';
+import { CarnetError, invalid } from '../../domain/errors.ts';
 
 export interface XmlElement {
   /** Local name (no prefix). */
   readonly name: string;
   /** Namespace URI the element's prefix (or the default namespace) resolves to. */
   readonly ns: string | undefined;
-  /** Attributes by qualified name as written (`code`, `xsi:type`), values entity-decoded. */
+  /**
+   * Attributes by qualified name as written (`code`, `xsi:type`), values entity-decoded (and
+   * white space normalised as XML requires: a raw tab or line break is read as a space).
+   */
   readonly attrs: Readonly<Record<string, string>>;
-  /** Child elements and text, in document order. Text is entity-decoded, whitespace kept. */
+  /**
+   * Child elements and text, in document order. Text is entity-decoded (CDATA sections taken as
+   * they are), whitespace kept, line ends read as `\n` as XML requires; adjacent text (around a
+   * comment or a CDATA section) is one string.
+   */
   readonly children: readonly XmlNode[];
   /**
    * Only for elements the caller asked to keep opaque (see ParseOptions.opaque): their content,
-   * unparsed and not entity-decoded. `children` is then empty.
+   * unparsed and not entity-decoded, exactly as written between the start and end tags. `children`
+   * is then empty.
    */
   readonly raw?: string;
 }
@@ -36,62 +46,19 @@ export interface XmlDocument {
 
 export const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
-const TEXT = '#text';
-const CDATA = '#cdata';
-const ATTRS = ':@';
-const ATTR_PREFIX = '@_';
-
-/** Deepest element nesting accepted (fast-xml-parser's own guard; CDA stays far below). */
+/** Deepest element nesting accepted (the root is depth 1; CDA stays far below). */
 export const MAX_XML_DEPTH = 200;
 
 export interface ParseOptions {
   /**
    * Elements whose content the caller does not need as a tree, given as tail paths of qualified
    * names: `['entry']` is any `entry`, `['nonXMLBody', 'text']` a `text` child of `nonXMLBody`.
-   * Their content is kept as `raw` text instead of being parsed, which is much faster for large
-   * bodies. The whole document is still checked (well-formedness, entities) either way.
+   * Their content is kept as `raw` text instead of being built into a tree, which is faster for
+   * large bodies. The whole document is still checked (well-formedness, entities) either way.
    * Only the exact qualified names match (a prefixed `c:entry` is parsed normally). Tails have
    * one or two names.
    */
   opaque?: ReadonlyArray<readonly string[]>;
-}
-
-const BASE_OPTIONS = {
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: ATTR_PREFIX,
-  textNodeName: TEXT,
-  cdataPropName: CDATA,
-  processEntities: false,
-  htmlEntities: false,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  commentPropName: false,
-  allowBooleanAttributes: false,
-  removeNSPrefix: false,
-  maxNestedTags: MAX_XML_DEPTH,
-  jPath: false,
-} as const;
-
-const parsers = new Map<string, XMLParser>();
-
-function parserFor(opaque: ReadonlyArray<readonly string[]> | undefined): XMLParser {
-  const key = opaque?.map((p) => p.join('.')).join('|') ?? '';
-  let p = parsers.get(key);
-  if (!p) {
-    for (const tail of opaque ?? []) {
-      if (tail.length < 1 || tail.length > 2 || tail.some((n) => !/^[A-Za-z_][\w.:-]*$/.test(n) || n.includes('.'))) {
-        throw new Error('parseXmlSafely: opaque tails have one or two element names');
-      }
-    }
-    const stopNodes = opaque?.map((tail) => '..' + tail.join('.')) ?? [];
-    p = new XMLParser({ ...BASE_OPTIONS, stopNodes });
-    parsers.set(key, p);
-  }
-  return p;
 }
 
 /** `<!DOCTYPE` or `<!ENTITY`, anywhere (also inside comments: refusing those too is harmless). */
@@ -148,7 +115,10 @@ function isXmlChar(cp: number): boolean {
   );
 }
 
-/** Decode the five predefined entities and numeric character references; refuse anything else. */
+/**
+ * Decode the five predefined entities and numeric character references; refuse anything else.
+ * (parseXmlSafely does not need it: saxes decodes. For callers holding raw text of their own.)
+ */
 export function decodeXmlEntities(s: string): string {
   if (s.indexOf('&') < 0) return s;
   return s.replace(ENTITY_RE, (whole: string, ref: string) => {
@@ -185,103 +155,79 @@ function lineColumn(xml: string, index: number): { line: number; column: number 
 }
 
 /**
- * One pass over the whole text checking every `&` outside comments and CDATA sections: only the
- * five predefined entities and numeric references to allowed characters are accepted. (The
- * validator accepts any `&name;`, and parts the caller keeps opaque are not decoded at all, so
- * this is what makes "no other entity" hold for the whole document.)
+ * Error path only. saxes reads an entity reference up to the next `;` and reports a bad one there
+ * (or, for a bare `&` with no `;` after it, as an unclosed tag at the end): find the first invalid
+ * reference before the failure point so that the position given is that of its `&`. Comments,
+ * CDATA sections and processing instructions are skipped.
  */
-const AMP_SCAN_RE = /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|&(?:#([0-9]{1,8});|#x([0-9a-fA-F]{1,8});|(lt|gt|amp|quot|apos);)?/g;
+const AMP_SCAN_RE =
+  /<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>|&(?:#([0-9]+);|#x([0-9a-fA-F]+);|(lt|gt|amp|quot|apos);)?/g;
 
-function checkEntities(xml: string): void {
-  if (xml.indexOf('&') < 0) return;
+function firstBadReference(xml: string, end: number): number {
   AMP_SCAN_RE.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = AMP_SCAN_RE.exec(xml))) {
-    if (m[0].charCodeAt(0) !== 38 /* & */) continue; // a comment or CDATA section, skipped whole
-    if (m[3] !== undefined) continue;
+  while ((m = AMP_SCAN_RE.exec(xml)) && m.index <= end) {
+    if (m[0].charCodeAt(0) !== 38 /* & */ || m[3] !== undefined) continue;
     const cp = m[1] !== undefined ? parseInt(m[1], 10) : m[2] !== undefined ? parseInt(m[2], 16) : -1;
-    if (cp >= 0 && isXmlChar(cp)) continue;
-    const reference = xml.slice(m.index, Math.min(xml.length, m.index + 12)).split(/[\s<]/)[0];
-    throw invalid(
-      'XML_MALFORMED',
-      cp >= 0 ? 'The XML document references a character XML does not allow' : 'The XML document uses an undeclared entity or a bare \'&\'',
-      { details: { ...lineColumn(xml, m.index), reason: 'InvalidEntity', reference } },
-    );
+    if (!isXmlChar(cp)) return m.index;
   }
+  return -1;
 }
 
-/** Characters XML 1.0 forbids even when written raw (C0 controls but tab/LF/CR, U+FFFE/U+FFFF). */
-const FORBIDDEN_CHAR_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
-
-type Ns = Readonly<Record<string, string>>;
-type RawNode = Record<string, unknown>;
-
-/** Namespace scopes are prototype-less so that a prefix like `constructor` resolves to nothing. */
-const BASE_NS: Ns = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, { xml: XML_NS }));
-const EMPTY_ATTRS: Record<string, string> = Object.freeze(Object.create(null)) as Record<string, string>;
+function malformed(xml: string, failedAt: number, parserMessage: string): CarnetError {
+  const amp = firstBadReference(xml, failedAt);
+  if (amp >= 0) {
+    const reference = xml.slice(amp, Math.min(xml.length, amp + 12)).split(/[\s<]/)[0];
+    return invalid('XML_MALFORMED', "The XML document uses an undeclared entity, a bare '&' or a reference to a character XML does not allow", {
+      details: { ...lineColumn(xml, amp), reason: 'InvalidEntity', reference },
+    });
+  }
+  return invalid('XML_MALFORMED', 'The XML document is not well-formed', {
+    details: { ...lineColumn(xml, failedAt), reason: parserMessage.replace(/^\d+:\d+: /, '').slice(0, 200) },
+  });
+}
 
 interface Opaque {
-  /** local tails: last qname → required parent qname ('' = any parent). */
+  /** last qname of a tail → required parent qnames ('' = any parent). */
   readonly byName: ReadonlyMap<string, readonly string[]>;
 }
 
-function isOpaque(opaque: Opaque | undefined, qname: string, parentQname: string): boolean {
-  const parents = opaque?.byName.get(qname);
+/** Compiled opaque options, per options array (callers pass module-level constants). */
+const compiledOpaque = new WeakMap<ReadonlyArray<readonly string[]>, Opaque>();
+
+function compileOpaque(tails: ReadonlyArray<readonly string[]> | undefined): Opaque | undefined {
+  if (!tails?.length) return undefined;
+  let o = compiledOpaque.get(tails);
+  if (!o) {
+    const byName = new Map<string, string[]>();
+    for (const tail of tails) {
+      if (tail.length < 1 || tail.length > 2 || tail.some((n) => !/^[A-Za-z_][\w.:-]*$/.test(n))) {
+        throw new Error('parseXmlSafely: opaque tails have one or two element names');
+      }
+      const last = tail[tail.length - 1];
+      const parent = tail.length > 1 ? tail[tail.length - 2] : '';
+      byName.set(last, [...(byName.get(last) ?? []), parent]);
+    }
+    o = { byName };
+    compiledOpaque.set(tails, o);
+  }
+  return o;
+}
+
+function isOpaque(opaque: Opaque, qname: string, parentQname: string): boolean {
+  const parents = opaque.byName.get(qname);
   if (!parents) return false;
   return parents.includes('') || parents.includes(parentQname);
 }
 
-function toElement(qname: string, raw: RawNode, parentNs: Ns, parentQname: string, opaque: Opaque | undefined): XmlElement {
-  const rawAttrs = raw[ATTRS] as Record<string, string> | undefined;
-  let scope = parentNs;
-  let attrs: Record<string, string> = EMPTY_ATTRS;
-  if (rawAttrs) {
-    attrs = Object.create(null) as Record<string, string>;
-    let declared: Record<string, string> | undefined;
-    for (const k in rawAttrs) {
-      const name = k.startsWith(ATTR_PREFIX) ? k.slice(ATTR_PREFIX.length) : k;
-      const value = decodeXmlEntities(String(rawAttrs[k]));
-      if (name === 'xmlns') (declared ??= Object.create(null) as Record<string, string>)[''] = value;
-      else if (name.startsWith('xmlns:')) (declared ??= Object.create(null) as Record<string, string>)[name.slice(6)] = value;
-      attrs[name] = value;
-    }
-    if (declared) scope = Object.assign(Object.create(null) as Record<string, string>, parentNs, declared);
-  }
-  const colon = qname.indexOf(':');
-  const prefix = colon >= 0 ? qname.slice(0, colon) : '';
-  const name = colon >= 0 ? qname.slice(colon + 1) : qname;
-  const ns = scope[prefix] || undefined;
-  if (prefix && ns === undefined) {
-    throw invalid('XML_MALFORMED', 'The XML document uses an undeclared namespace prefix', { details: { prefix } });
-  }
-  const content = raw[qname] as RawNode[] | undefined;
-  if (isOpaque(opaque, qname, parentQname)) {
-    let text = '';
-    if (content) for (const c of content) if (c[TEXT] !== undefined) text += String(c[TEXT]);
-    return { name, ns, attrs, children: [], raw: text };
-  }
-  const children: XmlNode[] = [];
-  if (content) {
-    for (const c of content) {
-      for (const key in c) {
-        if (key === ATTRS) continue;
-        if (key === TEXT) {
-          const t = c[TEXT];
-          if (t !== undefined && t !== '') children.push(decodeXmlEntities(String(t)));
-        } else if (key === CDATA) {
-          const parts = c[CDATA] as RawNode[];
-          for (const p of parts) {
-            const t = p[TEXT];
-            if (t !== undefined && t !== '') children.push(String(t));
-          }
-        } else {
-          children.push(toElement(key, c, scope, qname, opaque));
-        }
-        break; // one node per entry in preserveOrder output
-      }
-    }
-  }
-  return { name, ns, attrs, children };
+/** XML 1.0 rules whatever the declaration says (a `version="1.1"` would allow more control characters). */
+const SAXES_OPTIONS = { xmlns: true, forceXMLVersion: true, defaultXMLVersion: '1.0' } as const;
+
+const EMPTY_ATTRS: Record<string, string> = Object.freeze(Object.create(null)) as Record<string, string>;
+
+interface Building {
+  readonly qname: string;
+  readonly el: { name: string; ns: string | undefined; attrs: Record<string, string>; children: XmlNode[]; raw?: string };
 }
 
 /**
@@ -293,46 +239,76 @@ export function parseXmlSafely(input: Buffer | Uint8Array | string, options: Par
   if (DTD_RE.test(xml)) {
     throw invalid('XML_DTD_FORBIDDEN', 'XML documents with a DOCTYPE or ENTITY declaration are refused');
   }
-  const v = XMLValidator.validate(xml, { allowBooleanAttributes: false });
-  if (v !== true) {
-    throw invalid('XML_MALFORMED', 'The XML document is not well-formed', {
-      details: { line: v.err.line, column: v.err.col, reason: v.err.code, parser: v.err.msg },
-    });
-  }
-  const bad = FORBIDDEN_CHAR_RE.exec(xml);
-  if (bad) {
-    throw invalid('XML_MALFORMED', 'The XML document contains a character XML does not allow', {
-      details: { ...lineColumn(xml, bad.index), reason: 'InvalidChar' },
-    });
-  }
-  checkEntities(xml);
-  let raw: RawNode[];
-  try {
-    raw = parserFor(options.opaque).parse(xml) as RawNode[];
-  } catch (e) {
-    throw invalid('XML_MALFORMED', 'The XML document could not be parsed', {
-      details: { parser: e instanceof Error ? e.message.slice(0, 200) : String(e) },
-      cause: e,
-    });
-  }
-  let opaque: Opaque | undefined;
-  if (options.opaque?.length) {
-    const byName = new Map<string, string[]>();
-    for (const tail of options.opaque) {
-      const last = tail[tail.length - 1];
-      const parent = tail.length > 1 ? tail[tail.length - 2] : '';
-      byName.set(last, [...(byName.get(last) ?? []), parent]);
-    }
-    opaque = { byName };
-  }
+  const opaque = compileOpaque(options.opaque);
+  const parser = new SaxesParser(SAXES_OPTIONS);
+  /** Elements being built, innermost last (an opaque element is the last one while inside it). */
+  const stack: Building[] = [];
   let root: XmlElement | undefined;
-  for (const node of raw) {
-    for (const key in node) {
-      if (key === ATTRS || key === TEXT || key === CDATA) continue;
-      if (root) throw invalid('XML_MALFORMED', 'The XML document has more than one root element');
-      root = toElement(key, node, BASE_NS, '', opaque);
+  let depth = 0;
+  /** Depth of the opaque element we are inside (0: none), and where its content starts. */
+  let opaqueDepth = 0;
+  let rawStart = 0;
+
+  /** Character data, CDATA sections included; text split only by comments or CDATA is one string. */
+  const onText = (text: string): void => {
+    // Text outside the root is white space (saxes refuses anything else); an empty CDATA adds nothing.
+    if (text === '' || stack.length === 0) return;
+    const children = stack[stack.length - 1].el.children;
+    const last = children.length - 1;
+    if (last >= 0 && typeof children[last] === 'string') children[last] += text;
+    else children.push(text);
+  };
+  parser.on('text', onText);
+  parser.on('cdata', onText);
+  parser.on('doctype', () => {
+    // Unreachable after the DTD_RE check; kept so that no DTD is ever read whatever changes above.
+    throw invalid('XML_DTD_FORBIDDEN', 'XML documents with a DOCTYPE or ENTITY declaration are refused');
+  });
+  parser.on('opentag', (tag) => {
+    if (++depth > MAX_XML_DEPTH) {
+      throw invalid('XML_MALFORMED', 'The XML document nests elements too deeply', {
+        details: { ...lineColumn(xml, parser.position - 1), maxDepth: MAX_XML_DEPTH },
+      });
     }
+    if (opaqueDepth) return; // inside an opaque element: checked by saxes, not built
+    let attrs = EMPTY_ATTRS;
+    for (const k in tag.attributes) {
+      if (attrs === EMPTY_ATTRS) attrs = Object.create(null) as Record<string, string>;
+      attrs[k] = tag.attributes[k].value;
+    }
+    const parent = stack.length > 0 ? stack[stack.length - 1] : undefined;
+    const el: Building['el'] = { name: tag.local, ns: tag.uri || undefined, attrs, children: [] };
+    if (opaque && isOpaque(opaque, tag.name, parent?.qname ?? '')) {
+      el.raw = '';
+      opaqueDepth = depth;
+      rawStart = parser.position; // just after the start tag's '>'
+      parser.off('text');
+      parser.off('cdata');
+    }
+    if (parent) parent.el.children.push(el);
+    else root = el;
+    stack.push({ qname: tag.name, el });
+  });
+  parser.on('closetag', (tag) => {
+    if (opaqueDepth === depth) {
+      // The end tag `</name S?>` holds no other '<': its start is the last '<' before the position.
+      const end = tag.isSelfClosing ? rawStart : xml.lastIndexOf('<', parser.position - 1);
+      stack[stack.length - 1].el.raw = xml.slice(rawStart, end);
+      opaqueDepth = 0;
+      parser.on('text', onText);
+      parser.on('cdata', onText);
+    }
+    if (!opaqueDepth) stack.pop();
+    depth--;
+  });
+
+  try {
+    parser.write(xml).close();
+  } catch (e) {
+    if (e instanceof CarnetError) throw e;
+    throw malformed(xml, Math.max(0, parser.position - 1), e instanceof Error ? e.message : String(e));
   }
+  // saxes refuses a document without a root element (and one with two); this is a safety net.
   if (!root) throw invalid('XML_MALFORMED', 'The XML document has no root element');
   return { root };
 }
