@@ -10,6 +10,7 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { GroupCommitSqliteDialect } from './sqlite-group-commit.ts';
 import type { DB } from './schema.ts';
 import { migrationProvider } from './migrations.ts';
+import { preparingPool } from './pg-prepared.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -39,7 +40,7 @@ export function openDatabase(opts: OpenOptions): Database {
     // an idle client whose server connection drops (restart, failover, a dropped test database)
     // emits 'error'; the pool discards it and opens another. Without a listener Node would crash.
     pool.on('error', () => {});
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
     return { db, engine: 'postgres', close: () => db.destroy() };
   }
   const dir = opts.dataDir ?? './data';
