@@ -11,11 +11,49 @@ import type { KeyProvider } from './keys.ts';
 export class RecordKeys {
   /** Unwrapped keys of recently used records (bounded; the master key stays the only root). */
   private readonly cache = new Map<string, Buffer>();
+  /**
+   * Values recently opened with a record's key (document metadata read on every listing), by
+   * record, then by place; each remembered with the GCM tag of the sealed value it came from, so a
+   * changed value is opened again. Dropped with the record's key (`forget`, `destroy`), so nothing
+   * opened stays in memory once a record is crypto-shredded. Bounded like the keys.
+   */
+  private readonly opened = new Map<string, Map<string, { tag: Buffer; value: unknown }>>();
+  private openedCount = 0;
 
   constructor(
     readonly provider: KeyProvider,
     private readonly cacheSize = 5000,
+    private readonly openedSize = 20_000,
   ) {}
+
+  /**
+   * `open()`'s result for the sealed value at `place` of the record, from memory when the same
+   * sealed value (same authentication tag) was opened before. The value is deep-frozen: callers
+   * share it and must copy before changing anything.
+   */
+  openedValue<T>(recordId: string, place: string, sealed: Uint8Array, open: () => T): T {
+    const tag = sealed.subarray(13, 29); // v1 | iv(12) | tag(16) | ciphertext (crypto/envelope.ts)
+    let byPlace = this.opened.get(recordId);
+    const hit = byPlace?.get(place);
+    if (hit && tag.length === 16 && hit.tag.equals(tag)) return hit.value as T;
+    const value = deepFreeze(open());
+    if (tag.length !== 16) return value;
+    if (!byPlace) {
+      while (this.openedCount >= this.openedSize && this.opened.size) this.forgetOpened(this.opened.keys().next().value!);
+      byPlace = new Map();
+      this.opened.set(recordId, byPlace);
+    }
+    if (!hit) this.openedCount++;
+    byPlace.set(place, { tag: Buffer.from(tag), value });
+    return value;
+  }
+
+  private forgetOpened(recordId: string) {
+    const byPlace = this.opened.get(recordId);
+    if (!byPlace) return;
+    this.openedCount -= byPlace.size;
+    this.opened.delete(recordId);
+  }
 
   async create(db: Kysely<DB>, recordId: string, now: Date): Promise<Buffer> {
     const key = newDataKey();
@@ -53,11 +91,14 @@ export class RecordKeys {
     const k = this.cache.get(recordId);
     if (k) k.fill(0);
     this.cache.delete(recordId);
+    this.forgetOpened(recordId);
   }
 
   forgetAll() {
     for (const k of this.cache.values()) k.fill(0);
     this.cache.clear();
+    this.opened.clear();
+    this.openedCount = 0;
   }
 
   private remember(recordId: string, key: Buffer) {
@@ -67,4 +108,12 @@ export class RecordKeys {
     }
     this.cache.set(recordId, key);
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as object)) deepFreeze(v);
+  }
+  return value;
 }

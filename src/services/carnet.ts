@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { openDatabase, migrate, type Database } from '../store/db.ts';
 import { loadKeyProvider, type StaticKeyProvider } from '../crypto/keys.ts';
+import { SeenCache } from './internal/seen.ts';
 import { RecordKeys } from '../crypto/record-keys.ts';
 import { DatabaseBlobStore } from '../store/blobs.ts';
 import { DEFAULT_CONFIG, type CarnetConfig, type Ctx } from './context.ts';
@@ -47,6 +48,7 @@ export async function openCarnet(opts: CarnetOptions = {}): Promise<Carnet> {
     engine: database.engine,
     keys,
     blobs: new DatabaseBlobStore(),
+    seen: new SeenCache(),
     clock: opts.clock ?? (() => new Date()),
     config: { ...DEFAULT_CONFIG, ...opts.config, dataDir },
   };

@@ -8,6 +8,7 @@ import type { DB } from '../store/schema.ts';
 import type { Engine } from '../store/db.ts';
 import type { RecordKeys } from '../crypto/record-keys.ts';
 import type { BlobStore } from '../store/blobs.ts';
+import type { SeenCache } from './internal/seen.ts';
 
 export interface CarnetConfig {
   dataDir: string;
@@ -32,6 +33,8 @@ export interface Ctx {
   blobs: BlobStore;
   clock: () => Date;
   config: CarnetConfig;
+  /** Professionals known to have accessed a record already (saves a query per consult); optional. */
+  seen?: SeenCache;
 }
 
 /** Runs `fn` in one transaction; nested calls reuse the outer one. */

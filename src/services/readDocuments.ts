@@ -10,7 +10,7 @@ import { decide, decideRecordAccess } from '../domain/access/index.ts';
 import { open, openJson } from '../crypto/envelope.ts';
 import { appendAudit } from '../audit/audit.ts';
 import {
-  aad, auditActor, documentRowById, documentView, recordView, recordWithSettings, relationshipOf, storedDocument,
+  aad, auditActor, documentRowById, documentView, recordForActor, recordView, storedDocument,
   type RecordRow,
 } from './internal/repo.ts';
 import { notifyHolder } from './internal/notify.ts';
@@ -56,8 +56,7 @@ export async function listDocumentsWithPatient(
   const { out, refusal, patient } = await inTransaction(ctx, async (tx) => {
     const now = tx.clock();
     const mode = filters.mode ?? 'normal';
-    const { record, settings } = await recordWithSettings(tx, recordId);
-    const relationship = await relationshipOf(tx, record.id, actor);
+    const { record, settings, relationship } = await recordForActor(tx, recordId, actor);
     let q = tx.db
       .selectFrom('documents')
       .selectAll()
@@ -87,7 +86,7 @@ export async function listDocumentsWithPatient(
       }
       anyReadable = true;
       key ??= await tx.keys.get(tx.db, record.id);
-      const doc = storedDocument(row, key);
+      const doc = storedDocument(row, key, tx.keys);
       if (filters.where && !filters.where(doc)) continue;
       out.push({ document: doc, decision });
     }
@@ -143,8 +142,7 @@ export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, o
   }
   const found = row;
   const result = await inTransaction(ctx, async (tx) => {
-    const { record, settings } = await recordWithSettings(tx, found.record_id);
-    const relationship = await relationshipOf(tx, record.id, actor);
+    const { record, settings, relationship } = await recordForActor(tx, found.record_id, actor);
     const decision = decide(actor, recordView(record), relationship, documentView(found), settings, mode, now);
     await appendAudit(tx.db, tx.engine, {
       recordId: record.id, actor: auditActor(actor), action, documentId: found.id, mode,
@@ -154,10 +152,10 @@ export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, o
     await noteProfessionalAccess(tx, actor, record, relationship, mode);
     const key = await tx.keys.get(tx.db, record.id);
     const patient = { ins: record.ins, oid: record.ins_oid };
-    if (opts.metadataOnly) return { decision, document: storedDocument(found, key), bytes: Buffer.alloc(0), patient };
+    if (opts.metadataOnly) return { decision, document: storedDocument(found, key, tx.keys), bytes: Buffer.alloc(0), patient };
     const sealed = await tx.blobs.get(tx.db, record.id, found.blob_id);
     if (!sealed) throw notFound('DOCUMENT_CONTENT_MISSING', 'The document content is missing');
-    return { decision, document: storedDocument(found, key), bytes: open(key, sealed, aad.blob(record.id, found.id)), patient };
+    return { decision, document: storedDocument(found, key, tx.keys), bytes: open(key, sealed, aad.blob(record.id, found.id)), patient };
   });
   if (!result.decision.allow || !result.document || !result.bytes) {
     const d = result.decision;
@@ -171,13 +169,17 @@ export async function readDocument(ctx: Ctx, actor: Actor, documentId: string, o
 /** First access by a professional new to this record → the holder is told (DOMAIN §6). */
 async function noteProfessionalAccess(tx: Ctx, actor: Actor, record: RecordRow, _rel: Relationship, mode: AccessMode) {
   if (actor.kind !== 'professional') return;
+  if (tx.seen?.has(record.id, actor.id)) return;
   const seen = await tx.db
     .selectFrom('practitioner_seen')
     .select('first_at')
     .where('record_id', '=', record.id)
     .where('practitioner_id', '=', actor.id)
     .executeTakeFirst();
-  if (seen) return;
+  if (seen) {
+    tx.seen?.remember(record.id, actor.id);
+    return;
+  }
   await tx.db
     .insertInto('practitioner_seen')
     .values({ record_id: record.id, practitioner_id: actor.id, first_at: tx.clock().toISOString() })

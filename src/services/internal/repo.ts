@@ -2,7 +2,7 @@
  * Reading and writing the rows behind the use cases: records, documents, relationships. Every query
  * on a person's data filters by `record_id`. Only services import this.
  */
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { sealJson, openJson } from '../../crypto/envelope.ts';
 import { CarnetError, notFound } from '../../domain/errors.ts';
 import { parseIns } from '../../domain/ins.ts';
@@ -16,6 +16,7 @@ import { DEFAULT_HOLDER_SETTINGS } from '../../domain/access/types.ts';
 import type { DocumentTable, RecordSettingsTable, RecordTable } from '../../store/schema.ts';
 import type { AuditActor } from '../../audit/audit.ts';
 import type { Ctx } from '../context.ts';
+import type { RecordKeys } from '../../crypto/record-keys.ts';
 
 export type RecordRow = RecordTable;
 
@@ -87,7 +88,13 @@ function settingsFromRow(row: SettingsColumns | undefined): HolderSettings {
  * defaults), for the read paths that need both. Same results as `recordById` + `settingsOf`.
  */
 export async function recordWithSettings(ctx: Ctx, recordId: string): Promise<{ record: RecordRow; settings: HolderSettings }> {
-  const row = await ctx.db
+  const row = await recordWithSettingsQuery(ctx, recordId).executeTakeFirst();
+  if (!row) throw notFound('RECORD_UNKNOWN', 'No record with this id');
+  return splitRecordWithSettings(row);
+}
+
+function recordWithSettingsQuery(ctx: Ctx, recordId: string) {
+  return ctx.db
     .selectFrom('records')
     .leftJoin('record_settings', 'record_settings.record_id', 'records.id')
     .selectAll('records')
@@ -98,9 +105,12 @@ export async function recordWithSettings(ctx: Ctx, recordId: string): Promise<{ 
       'record_settings.masked_in_emergency as s_masked_in_emergency',
       'record_settings.mask_new_by_default as s_mask_new_by_default',
     ])
-    .where('records.id', '=', recordId)
-    .executeTakeFirst();
-  if (!row) throw notFound('RECORD_UNKNOWN', 'No record with this id');
+    .where('records.id', '=', recordId);
+}
+
+type RecordWithSettingsRow = NonNullable<Awaited<ReturnType<ReturnType<typeof recordWithSettingsQuery>['executeTakeFirst']>>>;
+
+function splitRecordWithSettings(row: RecordWithSettingsRow): { record: RecordRow; settings: HolderSettings } {
   const { s_record_id, s_samu_allowed, s_break_glass_allowed, s_masked_in_emergency, s_mask_new_by_default, ...record } = row;
   const settings = settingsFromRow(
     s_record_id === null
@@ -131,20 +141,26 @@ export async function relationshipOf(ctx: Ctx, recordId: string, actor: Actor): 
   }
   if (actor.kind !== 'professional') return {};
   // one round trip: the practitioner's access rows (by grant date), then their latest emergency session
+  const rows = await professionalAccessRows(ctx, recordId, actor.id).orderBy('src').orderBy('at').execute();
+  return relationshipFromAccessRows(rows);
+}
+
+/** A professional's access rows on a record (src 0, by grant date) and their latest emergency session (src 1). */
+function professionalAccessRows(ctx: Ctx, recordId: string, practitionerId: string) {
   const accessRows = ctx.db
     .selectFrom('record_access')
     .select([
       sql<number>`0`.as('src'), 'kind', 'granted_at as at', 'expires_at', 'revoked_at', sql<number>`0`.as('justified'),
     ])
     .where('record_id', '=', recordId)
-    .where('practitioner_id', '=', actor.id);
+    .where('practitioner_id', '=', practitionerId);
   const latestSession = ctx.db
     .selectFrom(
       ctx.db
         .selectFrom('emergency_sessions')
         .select(['mode', 'started_at', 'expires_at', 'justification_enc'])
         .where('record_id', '=', recordId)
-        .where('practitioner_id', '=', actor.id)
+        .where('practitioner_id', '=', practitionerId)
         .orderBy('started_at', 'desc')
         .limit(1)
         .as('s'),
@@ -153,7 +169,19 @@ export async function relationshipOf(ctx: Ctx, recordId: string, actor: Actor): 
       sql<number>`1`.as('src'), 's.mode as kind', 's.started_at as at', 's.expires_at', sql<string | null>`null`.as('revoked_at'),
       sql<number>`length(s.justification_enc)`.as('justified'),
     ]);
-  const rows = await accessRows.unionAll(latestSession).orderBy('src').orderBy('at').execute();
+  return accessRows.unionAll(latestSession);
+}
+
+interface AccessRow {
+  src: number;
+  kind: string;
+  at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  justified: number | null;
+}
+
+function relationshipFromAccessRows(rows: readonly AccessRow[]): Relationship {
   const rel: Relationship = {};
   for (const r of rows) {
     if (Number(r.src) === 1) {
@@ -192,6 +220,35 @@ export async function relationshipOf(ctx: Ctx, recordId: string, actor: Actor): 
   return rel;
 }
 
+const byAccessOrder = (a: AccessRow, b: AccessRow) =>
+  Number(a.src) - Number(b.src) || (a.at < b.at ? -1 : a.at > b.at ? 1 : 0);
+
+/**
+ * What every read decision needs, in one round trip for a professional: the record row, the
+ * holder's settings, and how the actor stands towards the record (their access rows and latest
+ * emergency session, aggregated as JSON in the same query). Same results as `recordWithSettings` +
+ * `relationshipOf`.
+ */
+export async function recordForActor(
+  ctx: Ctx, recordId: string, actor: Actor,
+): Promise<{ record: RecordRow; settings: HolderSettings; relationship: Relationship }> {
+  if (actor.kind !== 'professional') {
+    const { record, settings } = await recordWithSettings(ctx, recordId);
+    return { record, settings, relationship: await relationshipOf(ctx, record.id, actor) };
+  }
+  const access = professionalAccessRows(ctx, recordId, actor.id);
+  const agg: RawBuilder<AccessRow[] | string> =
+    ctx.engine === 'postgres'
+      ? sql<AccessRow[]>`(select coalesce(json_agg(r), '[]'::json) from (${access}) as r)`
+      : sql<string>`(select coalesce(json_group_array(json_object('src', r.src, 'kind', r.kind, 'at', r.at, 'expires_at', r.expires_at, 'revoked_at', r.revoked_at, 'justified', r.justified)), '[]') from (${access}) as r)`;
+  const row = await recordWithSettingsQuery(ctx, recordId).select(agg.as('access_rows')).executeTakeFirst();
+  if (!row) throw notFound('RECORD_UNKNOWN', 'No record with this id');
+  const { access_rows, ...rest } = row;
+  const rows = (typeof access_rows === 'string' ? JSON.parse(access_rows) : access_rows) as AccessRow[];
+  const { record, settings } = splitRecordWithSettings(rest);
+  return { record, settings, relationship: relationshipFromAccessRows([...rows].sort(byAccessOrder)) };
+}
+
 export const auditActor = (a: Actor): AuditActor => ({ kind: a.kind, id: a.id, name: a.name });
 
 const parseJsonArray = (s: string | null): string[] => (s ? (JSON.parse(s) as string[]) : []);
@@ -214,8 +271,11 @@ export function documentView(row: DocumentTable): DocumentView {
 }
 
 /** The full stored document: clear columns + the sealed metadata opened with the record key. */
-export function storedDocument(row: DocumentTable, key: Buffer): StoredDocument {
-  const meta = openJson<DocumentMetadata>(key, Buffer.from(row.meta_enc), aad.docMeta(row.record_id, row.id));
+export function storedDocument(row: DocumentTable, key: Buffer, keys?: RecordKeys): StoredDocument {
+  const sealed = row.meta_enc as Uint8Array;
+  const openMeta = () => openJson<DocumentMetadata>(key, Buffer.from(sealed), aad.docMeta(row.record_id, row.id));
+  // the record's keys remember what they opened (the listing opens every document each time)
+  const meta = keys ? keys.openedValue(row.record_id, `doc-meta:${row.id}`, sealed, openMeta) : openMeta();
   const labels = parseJsonArray(row.security_labels);
   // the clear columns are authoritative for what the services change after filing
   const byCode = new Map(meta.securityLabels.map((l) => [l.code, l]));
