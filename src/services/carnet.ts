@@ -47,7 +47,7 @@ export async function openCarnet(opts: CarnetOptions = {}): Promise<Carnet> {
     db: database.db,
     engine: database.engine,
     keys,
-    blobs: new DatabaseBlobStore(),
+    blobs: new DatabaseBlobStore(database.engine),
     seen: new SeenCache(),
     clock: opts.clock ?? (() => new Date()),
     config: { ...DEFAULT_CONFIG, ...opts.config, dataDir },
