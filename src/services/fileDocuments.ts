@@ -14,7 +14,7 @@ import type { Actor, AccessMode } from '../domain/access/types.ts';
 import { decideWrite, validateVisibilityFlags } from '../domain/access/index.ts';
 import { appendAudit } from '../audit/audit.ts';
 import {
-  aad, auditActor, recordById, recordByIns, recordView, relationshipOf, settingsOf, storedDocument, type RecordRow,
+  aad, auditActor, recordById, recordByIns, recordForActor, recordView, storedDocument, type RecordRow,
 } from './internal/repo.ts';
 import { notifyHolder } from './internal/notify.ts';
 import { checkCdaAgreement } from './internal/cda-check.ts';
@@ -85,14 +85,15 @@ async function auditRefusal(ctx: Ctx, actor: Actor, req: FileRequest, e: CarnetE
 
 async function fileInTx(tx: Ctx, actor: Actor, req: FileRequest): Promise<FileResult> {
   const now = tx.clock();
-  const record: RecordRow =
-    'recordId' in req.patient ? await recordById(tx, req.patient.recordId) : await recordByIns(tx, req.patient.ins, req.patient.oid);
+  // the record, the holder's settings and how the actor stands towards it: one query for a professional
+  const { record, settings, relationship } = await recordForActor(
+    tx, 'recordId' in req.patient ? req.patient.recordId : { ins: req.patient.ins, oid: req.patient.oid }, actor,
+  );
   if (record.identity_status !== 'qualifiee') {
     throw invalid('INS_NOT_QUALIFIED', 'Nothing may be filed on a record whose INS is not qualified', {
       details: { identityStatus: record.identity_status },
     });
   }
-  const relationship = await relationshipOf(tx, record.id, actor);
   for (const [i, d] of req.documents.entries()) {
     const decision = decideWrite(actor, recordView(record), relationship, d.metadata.category, req.mode ?? 'normal');
     if (!decision.allow) {
@@ -101,7 +102,6 @@ async function fileInTx(tx: Ctx, actor: Actor, req: FileRequest): Promise<FileRe
       });
     }
   }
-  const settings = await settingsOf(tx, record.id);
   const key = await tx.keys.get(tx.db, record.id);
   const submissionSetId = randomUUID();
   const filed: StoredDocument[] = [];

@@ -49,14 +49,18 @@ export async function listDocuments(ctx: Ctx, actor: Actor, recordId: string, fi
   return (await listDocumentsWithPatient(ctx, actor, recordId, filters)).documents;
 }
 
-/** `listDocuments`, also giving the record's INS/OID read in the same transaction. */
+/**
+ * `listDocuments`, also giving the record's INS/OID read in the same transaction. The record may be
+ * designated by its INS (ITI-67 `patient.identifier`): it is then found in the same query as the
+ * rest (PATIENT_UNKNOWN when no record has this INS).
+ */
 export async function listDocumentsWithPatient(
-  ctx: Ctx, actor: Actor, recordId: string, filters: ListFilters = {},
+  ctx: Ctx, actor: Actor, recordRef: string | { ins: string; oid?: string }, filters: ListFilters = {},
 ): Promise<{ documents: ListedDocument[]; patient: PatientIdentity }> {
   const { out, refusal, patient } = await inTransaction(ctx, async (tx) => {
     const now = tx.clock();
     const mode = filters.mode ?? 'normal';
-    const { record, settings, relationship } = await recordForActor(tx, recordId, actor);
+    const { record, settings, relationship } = await recordForActor(tx, recordRef, actor);
     let q = tx.db
       .selectFrom('documents')
       .selectAll()

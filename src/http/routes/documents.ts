@@ -68,10 +68,15 @@ async function searchDocuments(deps: RouteDeps, req: FastifyRequest, reply: Fast
   const caller = await authenticate(req, deps);
   requireScope(caller, 'DocumentReference', 's');
   const q = parseDocumentQuery(params, { handling: preferHandling(req) });
-  const recordId = await recordOf(deps, q.patient);
-  await emergencyFor(deps, caller, recordId);
+  // by INS in normal mode, the record is found by the listing's own query (one round trip less);
+  // an emergency access first opens its session on the record, so it needs the record's id first
+  const link = q.patient;
+  const recordRef = link?.kind === 'identifier' && caller.mode === 'normal'
+    ? { ins: link.value, oid: link.system.replace(/^urn:oid:/, '') || undefined }
+    : await recordOf(deps, link);
+  if (typeof recordRef === 'string') await emergencyFor(deps, caller, recordRef);
   const explicitPeriod = q.date.length > 0 || q.creation.length > 0 || q.period.length > 0;
-  const { documents: listed, patient } = await listDocumentsWithPatient(deps.carnet.ctx, caller.actor, recordId, {
+  const { documents: listed, patient } = await listDocumentsWithPatient(deps.carnet.ctx, caller.actor, recordRef, {
     statuses: q.status.length ? ['current', 'superseded', 'entered-in-error'] : ['current', 'superseded'],
     includeArchived: q.archived !== undefined,
     noDefaultPeriod: explicitPeriod,

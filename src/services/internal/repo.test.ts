@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { openTestCarnet, DAY } from '../../store/testing.ts';
-import { holderOf, newRecord, professional } from '../testkit.ts';
+import { TEST_OID, freshIns, holderOf, newRecord, professional } from '../testkit.ts';
 import {
   blockPractitioner, grantConsent, joinCareTeam, objectToCareTeam, promoteAdministrateur, revokeConsent, setMedecinTraitant,
   updateSettings,
@@ -41,6 +41,8 @@ test('recordForActor = recordWithSettings + relationshipOf, for every kind of re
       const { record, settings } = await recordWithSettings(c.ctx, recordId);
       const relationship = await relationshipOf(c.ctx, recordId, actor);
       assert.deepEqual(merged, { record, settings, relationship }, `actor ${actor.id}`);
+      // designated by INS instead of id: the same answer
+      assert.deepEqual(await recordForActor(c.ctx, { ins: record.ins, oid: record.ins_oid }, actor), merged, `actor ${actor.id} by INS`);
       seen.add(JSON.stringify(Object.keys(relationship).sort()));
     }
     // the cases really differ (the comparison is not between empty relationships)
@@ -58,11 +60,14 @@ test('recordForActor = recordWithSettings + relationshipOf, for every kind of re
   }
 });
 
-test('recordForActor: an unknown record is RECORD_UNKNOWN for professionals and holders alike', async () => {
+test('recordForActor: an unknown record is RECORD_UNKNOWN (by id) or PATIENT_UNKNOWN (by INS), a malformed INS its own error', async () => {
   const c = await openTestCarnet();
   try {
+    const code = (expected: string) => (e: Error & { code?: string }) => e.code === expected;
     for (const actor of [professional('10000000001'), holderOf('nope')]) {
-      await assert.rejects(recordForActor(c.ctx, '00000000-0000-4000-8000-000000000000', actor), (e: Error & { code?: string }) => e.code === 'RECORD_UNKNOWN');
+      await assert.rejects(recordForActor(c.ctx, '00000000-0000-4000-8000-000000000000', actor), code('RECORD_UNKNOWN'));
+      await assert.rejects(recordForActor(c.ctx, { ins: freshIns(), oid: TEST_OID }, actor), code('PATIENT_UNKNOWN'));
+      await assert.rejects(recordForActor(c.ctx, { ins: '279035121518900', oid: TEST_OID }, actor), code('INS_KEY'));
     }
   } finally {
     await c.cleanup();

@@ -2,7 +2,8 @@
  * Reading and writing the rows behind the use cases: records, documents, relationships. Every query
  * on a person's data filters by `record_id`. Only services import this.
  */
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder, type SelectQueryBuilder } from 'kysely';
+import type { DB } from '../../store/schema.ts';
 import { sealJson, openJson } from '../../crypto/envelope.ts';
 import { CarnetError, notFound } from '../../domain/errors.ts';
 import { parseIns } from '../../domain/ins.ts';
@@ -93,7 +94,10 @@ export async function recordWithSettings(ctx: Ctx, recordId: string): Promise<{ 
   return splitRecordWithSettings(row);
 }
 
-function recordWithSettingsQuery(ctx: Ctx, recordId: string) {
+/** `select id from records where ins = …`: a record designated by INS inside a larger query. */
+type RecordIdQuery = SelectQueryBuilder<DB, 'records', { id: string }>;
+
+function recordWithSettingsQuery(ctx: Ctx, ref: string | { ins: string }) {
   return ctx.db
     .selectFrom('records')
     .leftJoin('record_settings', 'record_settings.record_id', 'records.id')
@@ -105,7 +109,7 @@ function recordWithSettingsQuery(ctx: Ctx, recordId: string) {
       'record_settings.masked_in_emergency as s_masked_in_emergency',
       'record_settings.mask_new_by_default as s_mask_new_by_default',
     ])
-    .where('records.id', '=', recordId);
+    .where(typeof ref === 'string' ? 'records.id' : 'records.ins', '=', typeof ref === 'string' ? ref : ref.ins);
 }
 
 type RecordWithSettingsRow = NonNullable<Awaited<ReturnType<ReturnType<typeof recordWithSettingsQuery>['executeTakeFirst']>>>;
@@ -146,7 +150,7 @@ export async function relationshipOf(ctx: Ctx, recordId: string, actor: Actor): 
 }
 
 /** A professional's access rows on a record (src 0, by grant date) and their latest emergency session (src 1). */
-function professionalAccessRows(ctx: Ctx, recordId: string, practitionerId: string) {
+function professionalAccessRows(ctx: Ctx, recordId: string | RecordIdQuery, practitionerId: string) {
   const accessRows = ctx.db
     .selectFrom('record_access')
     .select([
@@ -230,19 +234,24 @@ const byAccessOrder = (a: AccessRow, b: AccessRow) =>
  * `relationshipOf`.
  */
 export async function recordForActor(
-  ctx: Ctx, recordId: string, actor: Actor,
+  ctx: Ctx, ref: string | { ins: string; oid?: string }, actor: Actor,
 ): Promise<{ record: RecordRow; settings: HolderSettings; relationship: Relationship }> {
+  // by INS: the INS is checked first (a malformed one is a typed error), then looked up in the query
+  const byIns = typeof ref === 'string' ? undefined : parseIns(ref.ins, ref.oid).value;
+  const unknown = () => (byIns ? notFound('PATIENT_UNKNOWN', 'No record exists for this INS') : notFound('RECORD_UNKNOWN', 'No record with this id'));
   if (actor.kind !== 'professional') {
+    const recordId = typeof ref === 'string' ? ref : (await recordByIns(ctx, ref.ins, ref.oid)).id;
     const { record, settings } = await recordWithSettings(ctx, recordId);
     return { record, settings, relationship: await relationshipOf(ctx, record.id, actor) };
   }
+  const recordId = byIns ? ctx.db.selectFrom('records').select('id').where('ins', '=', byIns) : (ref as string);
   const access = professionalAccessRows(ctx, recordId, actor.id);
   const agg: RawBuilder<AccessRow[] | string> =
     ctx.engine === 'postgres'
       ? sql<AccessRow[]>`(select coalesce(json_agg(r), '[]'::json) from (${access}) as r)`
       : sql<string>`(select coalesce(json_group_array(json_object('src', r.src, 'kind', r.kind, 'at', r.at, 'expires_at', r.expires_at, 'revoked_at', r.revoked_at, 'justified', r.justified)), '[]') from (${access}) as r)`;
-  const row = await recordWithSettingsQuery(ctx, recordId).select(agg.as('access_rows')).executeTakeFirst();
-  if (!row) throw notFound('RECORD_UNKNOWN', 'No record with this id');
+  const row = await recordWithSettingsQuery(ctx, byIns ? { ins: byIns } : (ref as string)).select(agg.as('access_rows')).executeTakeFirst();
+  if (!row) throw unknown();
   const { access_rows, ...rest } = row;
   const rows = (typeof access_rows === 'string' ? JSON.parse(access_rows) : access_rows) as AccessRow[];
   const { record, settings } = splitRecordWithSettings(rest);
