@@ -47,6 +47,11 @@ export function buildPortal() {
 }
 
 export async function startPortal(): Promise<Portal> {
+  if (!existsSync(CHROMIUM)) {
+    // a failure, not a skip: the portal is not proven without its browser tests (checked before
+    // anything is opened, so that the failing test file still ends)
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CARNET_CHROMIUM`);
+  }
   buildPortal();
   mkdirSync(SHOTS, { recursive: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'carnet-browser-'));
@@ -70,11 +75,15 @@ export async function startPortal(): Promise<Portal> {
     https: { cert: server.certPem, key: server.keyPem, ca: ca.certPem, requestCert: true, rejectUnauthorized: false },
   });
   await app.listen({ port, host: '127.0.0.1' });
-  if (!existsSync(CHROMIUM)) {
-    // a failure, not a skip: the portal is not proven without its browser tests
-    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CARNET_CHROMIUM`);
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  } catch (e) {
+    await app.close();
+    await carnet.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
   }
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   return {
     baseUrl, carnet, app, browser, activationCode, recordId: record.id, card,
     async close() {
