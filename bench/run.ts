@@ -27,6 +27,8 @@ export interface ScenarioResult extends LoadResult {
   scenario: string;
   engine: Engine;
   connections: number;
+  /** Carnet server processes (CARNET_WORKERS). */
+  workers: number;
   peakRssMiB: number;
   loadAverage: string;
   notes: string[];
@@ -50,6 +52,10 @@ export interface BenchResults {
   machine: ReturnType<typeof describeMachine>;
   engines: EngineResults[];
 }
+
+/** Several Carnet processes only on PostgreSQL (SQLite has one writer, in one process). */
+export const workersFor = (opts: BenchOptions, store: BenchStore) => (store.engine === 'postgres' ? opts.workers : 1);
+export const workerEnv = (opts: BenchOptions, store: BenchStore) => ({ CARNET_WORKERS: String(workersFor(opts, store)) });
 
 const log = (...a: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -84,13 +90,13 @@ async function smoke(url: string, steps: Step[]) {
 async function scenario(
   opts: BenchOptions, store: BenchStore, port: number, name: string, steps: Step[], profileDir: string | undefined, notes: string[],
 ): Promise<ScenarioResult> {
-  const server = await startServer(store, { port, profileDir, tag: `${store.engine}-${name}` });
+  const server = await startServer(store, { port, profileDir, tag: `${store.engine}-${name}`, env: workerEnv(opts, store) });
   let res: LoadResult;
   let stopped: Awaited<ReturnType<typeof server.stop>> | undefined;
   const load = loadAverage();
   try {
     await smoke(server.url, steps);
-    log(`${store.engine} ${name}: ${opts.connections} connections, ${opts.warmup}s warm-up + ${opts.duration}s`);
+    log(`${store.engine} ${name}: ${opts.connections} connections, ${workersFor(opts, store)} server process(es), ${opts.warmup}s warm-up + ${opts.duration}s`);
     res = await drive({
       url: server.url, steps, connections: opts.connections, seconds: opts.duration, warmupSeconds: opts.warmup, serverPid: server.pid,
       pg: store.dbName ? { adminUrl: opts.pgUrl, dbName: store.dbName } : undefined,
@@ -99,7 +105,7 @@ async function scenario(
     stopped = await server.stop();
   }
   const out: ScenarioResult = {
-    scenario: name, engine: store.engine, connections: opts.connections, ...res,
+    scenario: name, engine: store.engine, connections: opts.connections, workers: workersFor(opts, store), ...res,
     peakRssMiB: Math.round((Math.max(stopped.peakRssKb, stopped.vmHwmKb) / 1024) * 10) / 10, loadAverage: load, notes,
   };
   if (stopped.profile) {

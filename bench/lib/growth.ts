@@ -144,7 +144,7 @@ export async function runGrowth(
       const bulkSeconds = (performance.now() - t0) / 1000;
       const dbBytes = await databaseSize(store);
       log(`${engine} growth: ${records.length * opts.docsPerRecord} documents (${((dbBytes ?? 0) / 2 ** 30).toFixed(2)} GiB), bulk ${bulkSeconds.toFixed(0)} s`);
-      const server = await startServer(store, { port, profileDir, tag: `${engine}-growth-${size}` });
+      const server = await startServer(store, { port, profileDir, tag: `${engine}-growth-${size}`, env: { CARNET_WORKERS: String(engine === 'postgres' ? opts.workers : 1) } });
       let stopped;
       let res;
       let load = '';

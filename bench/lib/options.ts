@@ -11,6 +11,8 @@ export interface BenchOptions {
   duration: number;
   warmup: number;
   connections: number;
+  /** Carnet server processes on PostgreSQL (CARNET_WORKERS); SQLite always runs one. */
+  workers: number;
   records: number;
   docsPerRecord: number;
   consultPhysicians: number;
@@ -34,6 +36,7 @@ export const USAGE = `npm run bench -- [options]
   --duration <s>                    measured seconds per scenario (default 10)
   --warmup <s>                      warm-up seconds before each measure (default 2)
   --connections <n>                 concurrent HTTP clients (default 32)
+  --workers <n>                     Carnet server processes on PostgreSQL (CARNET_WORKERS; default 1; SQLite: always 1)
   --records <n>                     records of the prepared population (default 200)
   --docs-per-record <n>             documents per record (default 20)
   --growth <n,n,…>                  document counts of the growth run (default 10000,100000,1000000)
@@ -56,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       connections: { type: 'string', default: '32' },
+      workers: { type: 'string', default: '1' },
       records: { type: 'string' },
       'docs-per-record': { type: 'string', default: '20' },
       growth: { type: 'string' },
@@ -94,6 +98,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     duration: num(values.duration, quick ? 3 : 10),
     warmup: num(values.warmup, quick ? 1 : 2),
     connections: num(values.connections, 32),
+    workers: Math.max(1, Math.floor(num(values.workers, 1))),
     records: num(values.records, quick ? 40 : 200),
     docsPerRecord: num(values['docs-per-record'], 20),
     consultPhysicians: 8,

@@ -25,6 +25,34 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** A process and its descendants (a Carnet primary and its workers), from /proc. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const kids = readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim();
+      if (kids) out.push(...kids.split(/\s+/).map(Number));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** CPU seconds of a process and its live descendants (a worker that ended meanwhile is not counted). */
+export function treeCpuSeconds(pid: number): Map<number, number> {
+  const m = new Map<number, number>();
+  for (const p of processTree(pid)) {
+    const s = processCpuSeconds(p);
+    if (s !== undefined) m.set(p, s);
+  }
+  return m;
+}
+
+const sumKb = (pid: number, field: 'VmRSS' | 'VmHWM') => processTree(pid).reduce((a, p) => a + (statusKb(p, field) ?? 0), 0);
+/** Resident memory of a process and its descendants. */
+export const treeKb = sumKb;
+
 export function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
     const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
@@ -72,7 +100,8 @@ async function pgBackendPids(adminUrl: string, dbName: string): Promise<number[]
 /** Starts measuring; `stop()` returns the CPU used in between. */
 export async function startWindow(opts: { serverPid?: number; pg?: { adminUrl: string; dbName: string } }): Promise<Window> {
   const t0 = performance.now();
-  const server0 = opts.serverPid ? processCpuSeconds(opts.serverPid) ?? 0 : 0;
+  // the server's process tree: one process, or a primary and its workers (CARNET_WORKERS)
+  const server0 = opts.serverPid ? treeCpuSeconds(opts.serverPid) : new Map<number, number>();
   const self0 = process.cpuUsage();
   const m0 = machineJiffies();
   const db0 = new Map<number, number>();
@@ -80,7 +109,8 @@ export async function startWindow(opts: { serverPid?: number; pg?: { adminUrl: s
   return {
     async stop() {
       const elapsed = (performance.now() - t0) / 1000;
-      const server1 = opts.serverPid ? processCpuSeconds(opts.serverPid) ?? server0 : 0;
+      let server = 0;
+      if (opts.serverPid) for (const [pid, s] of treeCpuSeconds(opts.serverPid)) server += s - (server0.get(pid) ?? 0);
       const self = process.cpuUsage(self0);
       const m1 = machineJiffies();
       let db = 0;
@@ -88,7 +118,7 @@ export async function startWindow(opts: { serverPid?: number; pg?: { adminUrl: s
         for (const pid of await pgBackendPids(opts.pg.adminUrl, opts.pg.dbName)) db += (processCpuSeconds(pid) ?? 0) - (db0.get(pid) ?? 0);
       }
       return {
-        serverCores: (server1 - server0) / elapsed,
+        serverCores: server / elapsed,
         databaseCores: db / elapsed,
         loadCores: (self.user + self.system) / 1e6 / elapsed,
         machineCores: ((m1.busy - m0.busy) / Math.max(1, m1.total - m0.total)) * cpuCount(),
@@ -104,7 +134,7 @@ const cpuCount = () => readdirSync('/sys/devices/system/cpu').filter((d) => /^cp
 export function rssSampler(pid: number, everyMs = 200) {
   let peak = 0;
   const t = setInterval(() => {
-    const v = statusKb(pid, 'VmRSS');
+    const v = sumKb(pid, 'VmRSS');
     if (v && v > peak) peak = v;
   }, everyMs);
   t.unref();

@@ -82,10 +82,10 @@ export function renderMarkdown(r: BenchResults): string {
     `- Load average at start: ${m.loadAverageAtStart}`,
     `- ${m.note}`,
     '',
-    `Options: ${r.options.connections} connections, ${r.options.warmup} s warm-up + ${r.options.duration} s measured per scenario, ` +
+    `Options: ${r.options.connections} connections, ${r.options.workers ?? 1} Carnet server process(es) on PostgreSQL (one on SQLite), ${r.options.warmup} s warm-up + ${r.options.duration} s measured per scenario, ` +
       `${r.options.records} records × ${r.options.docsPerRecord} documents${r.options.profile ? ', server under --cpu-prof (figures include the profiler\'s overhead)' : ''}.`,
     '',
-    'CPU columns are cores used during the measured window (1.00 = one core busy): the Carnet server process, the PostgreSQL backends of the benchmark database, the benchmark process (autocannon or the raw driver), and the whole machine (everyone\'s work). Memory is the server\'s peak resident set.',
+    'CPU columns are cores used during the measured window (1.00 = one core busy): the Carnet server process, the PostgreSQL backends of the benchmark database, the benchmark process (autocannon or the raw driver), and the whole machine (everyone\'s work). Server CPU and memory cover all its processes (with several workers: their sum; memory is then the sum of each process\'s peak).',
     '',
   ];
   for (const e of r.engines) {

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readdirSync, readFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchStore } from './store.ts';
-import { rssSampler, statusKb } from './probes.ts';
+import { rssSampler, treeKb } from './probes.ts';
 import { freePort } from '../../test/net.ts';
 export { freePort };
 
@@ -47,6 +47,7 @@ export function serverEnv(store: BenchStore, port: number, extra: Record<string,
     // every request of the benchmark comes from one address (127.0.0.1); in service they come from
     // many. The limiter still runs on each request, it only never trips.
     CARNET_RATE_LIMIT: '100000000',
+    CARNET_WORKERS: '1',
     ...extra,
   };
   if (store.databaseUrl) env.DATABASE_URL = store.databaseUrl;
@@ -94,7 +95,7 @@ export async function startServer(store: BenchStore, opts: { port: number; profi
   return {
     pid, spawnedAt, url, baseUrl: url, logFile,
     async stop() {
-      const vmHwmKb = statusKb(pid, 'VmHWM') ?? 0;
+      const vmHwmKb = treeKb(pid, 'VmHWM');
       rss.stop();
       if (exited === undefined) {
         child.kill('SIGTERM');

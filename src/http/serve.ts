@@ -12,12 +12,14 @@ import { loadOrCreateSigningKey } from '../auth/signing-keys.ts';
 import { buildApp } from './app.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import { proOidcFromEnv } from '../services/accounts/proOidc.ts';
 import { senderFromEnv } from '../services/outbox/senders.ts';
 import { startOutboxLoop, type OutboxLoop } from '../services/outbox/loop.ts';
 import type { DemoPki } from '../demo/pki.ts';
+import cluster from 'node:cluster';
 
 /**
  * HTTPS from the environment: CARNET_TLS_CERT and CARNET_TLS_KEY (PEM files); with
@@ -36,8 +38,35 @@ function httpsFromEnv(env: NodeJS.ProcessEnv): HttpsServerOptions | undefined {
 /** Routes after which a message is likely waiting in the outbox (a code): deliver it now. */
 const KICK_ROUTES = /^\/(accounts\/(login|password\/forgot)|oauth2\/authorize\/login)/;
 
-export async function serve(opts: { port: number; host: string; demo: boolean }) {
+export interface ServeOptions {
+  port: number;
+  host: string;
+  demo: boolean;
+}
+
+/** CARNET_WORKERS: how many server processes share the port (PostgreSQL only); 1 by default. */
+export function workersFromEnv(env: NodeJS.ProcessEnv): number {
+  const raw = env.CARNET_WORKERS?.trim();
+  if (!raw) return 1;
+  const n = raw === 'auto' ? availableParallelism() : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`CARNET_WORKERS must be a whole number from 1 to 64, or 'auto' (got '${raw}')`);
+  return n;
+}
+
+export async function serve(opts: ServeOptions) {
+  const workers = workersFromEnv(process.env);
+  if (cluster.isPrimary && workers > 1) return servePrimary(opts, workers);
+  return serveProcess(opts);
+}
+
+/** One server process: the only one, or one worker of several (CARNET_WORKERS). */
+async function serveProcess(opts: ServeOptions) {
   const env = process.env;
+  // of several workers, the first one alone prints the start-up lines
+  const quiet = cluster.isWorker && env.CARNET_WORKER_INDEX !== '1';
+  const say = (line: string) => {
+    if (!quiet) console.log(line);
+  };
   const carnet = await openCarnet({ ...optionsFromEnv(), migrate: true });
   const dataDir = carnet.ctx.config.dataDir;
   const signingKey = await loadOrCreateSigningKey(dataDir);
@@ -114,11 +143,12 @@ export async function serve(opts: { port: number; host: string; demo: boolean })
     }
   }
 
-  if (seededHowTo) console.log(seededHowTo);
-  console.log(`Carnet is serving on ${baseUrl} (FHIR base ${baseUrl}/fhir, engine ${carnet.ctx.engine}, data ${dataDir})`);
-  if (proBaseUrl) console.log(`Carnet is serving on ${proBaseUrl} too (HTTPS, professional cards by mutual TLS)`);
-  console.log(`Notifications: ${senderLine(choice.name, choice.why)}`);
-  if (demo) console.log(demoBanner({ baseUrl, proBaseUrl, pki: demoPki, dataDir, port: opts.port, consoleSender: choice.name === 'console', howToShown: !!seededHowTo }));
+  if (seededHowTo) say(seededHowTo);
+  const workers = cluster.isWorker ? `, ${workersFromEnv(env)} worker processes` : '';
+  say(`Carnet is serving on ${baseUrl} (FHIR base ${baseUrl}/fhir, engine ${carnet.ctx.engine}${workers}, data ${dataDir})`);
+  if (proBaseUrl) say(`Carnet is serving on ${proBaseUrl} too (HTTPS, professional cards by mutual TLS)`);
+  say(`Notifications: ${senderLine(choice.name, choice.why)}`);
+  if (demo) say(demoBanner({ baseUrl, proBaseUrl, pki: demoPki, dataDir, port: opts.port, consoleSender: choice.name === 'console', howToShown: !!seededHowTo }));
 
   let stopping = false;
   const stop = async () => {
@@ -132,6 +162,69 @@ export async function serve(opts: { port: number; host: string; demo: boolean })
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/**
+ * Several server processes on one port (node:cluster): the primary prepares what must be done once
+ * (migrations, the token signing key, the demo seed and its PKI), then forks the workers, restarts
+ * one that dies after it started, and stops them all on SIGINT/SIGTERM. Each worker is a whole
+ * Carnet server with its own pool of connections; what they share lives in the database (sessions,
+ * grants, replayed assertions, the outbox, whose rows each worker claims atomically), and what
+ * each keeps in memory is a cache that stays correct across processes (verified tokens until their
+ * expiry, record keys, first accesses seen, a grant's activity for one second). SQLite has one
+ * writer, in one process: several workers need PostgreSQL.
+ */
+async function servePrimary(opts: ServeOptions, workers: number) {
+  const carnet = await openCarnet({ ...optionsFromEnv(), migrate: true });
+  try {
+    if (carnet.ctx.engine !== 'postgres') {
+      console.error(`CARNET_WORKERS=${workers} needs PostgreSQL (DATABASE_URL): SQLite has one writer, in one process. Unset CARNET_WORKERS or set it to 1.`);
+      process.exitCode = 1;
+      return;
+    }
+    const dataDir = carnet.ctx.config.dataDir;
+    await loadOrCreateSigningKey(dataDir);
+    if (opts.demo) {
+      const { seedDemo, demoMark } = await import('../demo/seed.ts');
+      await seedDemo(carnet);
+      if ((await demoMark(carnet)) && !httpsFromEnv(process.env)) (await import('../demo/pki.ts')).ensureDemoPki(dataDir);
+    }
+  } finally {
+    await carnet.close();
+  }
+
+  let stopping = false;
+  const started = new Set<number>();
+  const fork = (index: number) => {
+    const worker = cluster.fork({ CARNET_WORKER_INDEX: String(index) });
+    worker.once('listening', () => started.add(index));
+    worker.once('exit', (code, signal) => {
+      if (stopping) return;
+      if (!started.has(index)) {
+        // a worker that cannot start (port taken, database unreachable) will not start again
+        console.error(`Carnet worker ${index} stopped before serving (${signal ?? `exit ${code}`}); stopping.`);
+        void stop(1);
+        return;
+      }
+      started.delete(index);
+      console.error(`Carnet worker ${index} stopped (${signal ?? `exit ${code}`}); starting it again.`);
+      setTimeout(() => !stopping && fork(index), 500).unref();
+    });
+  };
+  const stop = async (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    const alive = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead());
+    const exits = alive.map((w) => new Promise<void>((r) => (w!.isDead() ? r() : w!.once('exit', () => r()))));
+    for (const w of alive) w!.process.kill('SIGTERM');
+    const timer = setTimeout(() => alive.forEach((w) => !w!.isDead() && w!.process.kill('SIGKILL')), 10_000);
+    await Promise.all(exits);
+    clearTimeout(timer);
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  for (let i = 1; i <= workers; i++) fork(i);
 }
 
 function senderLine(name: string, why: string): string {
