@@ -13,6 +13,8 @@ import { DEFAULT_CONFIG, type CarnetConfig, type Ctx } from './context.ts';
 export interface CarnetOptions {
   dataDir?: string;
   databaseUrl?: string;
+  /** PostgreSQL connections per process (default 10). */
+  poolSize?: number;
   masterKey?: string;
   clock?: () => Date;
   config?: Partial<CarnetConfig>;
@@ -32,6 +34,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): CarnetOpti
   return {
     dataDir: env.CARNET_DATA ?? './data',
     databaseUrl: env.DATABASE_URL || undefined,
+    poolSize: env.CARNET_PG_POOL ? Number(env.CARNET_PG_POOL) : undefined,
     masterKey: env.CARNET_MASTER_KEY || undefined,
     config: env.CARNET_EMERGENCY_HOURS ? { emergencyWindowHours: Number(env.CARNET_EMERGENCY_HOURS) } : {},
   };
@@ -40,7 +43,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): CarnetOpti
 export async function openCarnet(opts: CarnetOptions = {}): Promise<Carnet> {
   const dataDir = resolve(opts.dataDir ?? './data');
   const keyProvider = loadKeyProvider({ dataDir, envKey: opts.masterKey });
-  const database = openDatabase({ databaseUrl: opts.databaseUrl, dataDir });
+  const database = openDatabase({ databaseUrl: opts.databaseUrl, dataDir, poolSize: opts.poolSize });
   if (opts.migrate !== false) await migrate(database);
   const keys = new RecordKeys(keyProvider);
   const ctx: Ctx = {
