@@ -275,11 +275,20 @@ export function compareDocuments(q: Pick<DocumentQuery, 'sort' | 'timeZone'>): (
     const v = k === 'date' ? d.submittedAt : k === 'creation' ? d.creationTime : d.servicePeriod?.start;
     return (v ? dateRange(v, q.timeZone)?.lo : undefined) ?? Number.NEGATIVE_INFINITY;
   };
+  // each document's sort keys parsed once, not at every comparison of the sort
+  const parsed = new WeakMap<StoredDocument, number[]>();
+  const keysOf = (d: StoredDocument) => {
+    let k = parsed.get(d);
+    if (!k) parsed.set(d, (k = keys.map(({ key }) => at(d, key))));
+    return k;
+  };
   return (a, b) => {
-    for (const { key, desc } of keys) {
-      const x = at(a, key);
-      const y = at(b, key);
-      if (x !== y) return (x < y ? -1 : 1) * (desc ? -1 : 1);
+    const ka = keysOf(a);
+    const kb = keysOf(b);
+    for (let i = 0; i < keys.length; i++) {
+      const x = ka[i];
+      const y = kb[i];
+      if (x !== y) return (x < y ? -1 : 1) * (keys[i].desc ? -1 : 1);
     }
     return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   };
