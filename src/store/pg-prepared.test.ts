@@ -2,24 +2,38 @@
  * PostgreSQL named prepared statements (pg-prepared.ts): a repeated parameterised query is
  * prepared once per connection and reused; queries without parameters stay on the simple protocol;
  * a statement made stale by a schema change is dropped for that connection instead of failing on
- * every later use. (PostgreSQL only: .ci/run replays the store suites with DATABASE_URL set.)
+ * every later use. (PostgreSQL only: it uses the local server even when the suite runs on SQLite.)
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { preparingPool } from './pg-prepared.ts';
 
-const base = process.env.DATABASE_URL;
-const onPostgres = !!base && /^postgres/.test(base);
+// PostgreSQL only, whichever engine the suite runs on: the server of DATABASE_URL, else the local one
+const base = /^postgres/.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL! : (process.env.CARNET_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 
-test('named prepared statements on PostgreSQL', { skip: !onPostgres && 'PostgreSQL only: run with DATABASE_URL (npm run test:store in .ci/run)' }, async (t) => {
+function pgAnswers(): Promise<boolean> {
+  const u = new URL(base);
+  return new Promise((r) => {
+    const s = connect(Number(u.port || 5432), u.hostname);
+    s.once('connect', () => (s.destroy(), r(true)));
+    s.once('error', () => r(false));
+  });
+}
+
+test('named prepared statements on PostgreSQL', async (t) => {
+  if (!(await pgAnswers())) {
+    t.skip(`no PostgreSQL answers at ${new URL(base).host} (.ci/run has one)`);
+    return;
+  }
   const name = `carnet_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   await admin.query(`create database ${name}`);
-  const u = new URL(base!);
+  const u = new URL(base);
   u.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: u.toString(), max: 1 });
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
