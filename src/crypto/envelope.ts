@@ -34,6 +34,15 @@ export function open(key: Buffer, sealed: Buffer, aad: string): Buffer {
   }
 }
 
+/**
+ * The GCM authentication tag of a sealed value: it identifies the ciphertext (two different sealed
+ * values never share it in practice), without opening anything. Undefined when not a v1 value.
+ */
+export function sealedTag(sealed: Uint8Array): Uint8Array | undefined {
+  if (sealed.length < 1 + IV_LEN + TAG_LEN || sealed[0] !== VERSION) return undefined;
+  return sealed.subarray(1 + IV_LEN, 1 + IV_LEN + TAG_LEN);
+}
+
 export const sealJson = (key: Buffer, value: unknown, aad: string) => seal(key, JSON.stringify(value), aad);
 export const openJson = <T>(key: Buffer, sealed: Buffer, aad: string): T =>
   JSON.parse(open(key, sealed, aad).toString('utf8')) as T;

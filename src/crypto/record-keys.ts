@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import { CarnetError } from '../domain/errors.ts';
-import { newDataKey } from './envelope.ts';
+import { newDataKey, sealedTag } from './envelope.ts';
 import type { KeyProvider } from './keys.ts';
 
 export class RecordKeys {
@@ -32,12 +32,12 @@ export class RecordKeys {
    * share it and must copy before changing anything.
    */
   openedValue<T>(recordId: string, place: string, sealed: Uint8Array, open: () => T): T {
-    const tag = sealed.subarray(13, 29); // v1 | iv(12) | tag(16) | ciphertext (crypto/envelope.ts)
+    const tag = sealedTag(sealed);
     let byPlace = this.opened.get(recordId);
     const hit = byPlace?.get(place);
-    if (hit && tag.length === 16 && hit.tag.equals(tag)) return hit.value as T;
+    if (hit && tag && hit.tag.equals(tag)) return hit.value as T;
     const value = deepFreeze(open());
-    if (tag.length !== 16) return value;
+    if (!tag) return value;
     if (!byPlace) {
       while (this.openedCount >= this.openedSize && this.opened.size) this.forgetOpened(this.opened.keys().next().value!);
       byPlace = new Map();
