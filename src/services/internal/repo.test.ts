@@ -1,6 +1,6 @@
 /**
  * `recordForActor` reads the record, the holder's settings and a professional's relationship in
- * one query; it must give exactly what the separate reads give (`recordWithSettings` +
+ * one query; it must give exactly what the separate reads give (`recordById`, `settingsOf`,
  * `relationshipOf`), whatever the mix of access rows and emergency sessions. Runs on both engines.
  */
 import test from 'node:test';
@@ -12,9 +12,9 @@ import {
   updateSettings,
 } from '../rights.ts';
 import { startEmergency } from '../emergency.ts';
-import { recordForActor, recordWithSettings, relationshipOf } from './repo.ts';
+import { recordById, recordForActor, relationshipOf, settingsOf } from './repo.ts';
 
-test('recordForActor = recordWithSettings + relationshipOf, for every kind of relationship', async () => {
+test('recordForActor = recordById + settingsOf + relationshipOf, for every kind of relationship', async () => {
   const c = await openTestCarnet();
   try {
     const { recordId } = await newRecord(c);
@@ -38,7 +38,8 @@ test('recordForActor = recordWithSettings + relationshipOf, for every kind of re
     const seen = new Set<string>();
     for (const actor of [...pros, holder, holderOf('someone-else')]) {
       const merged = await recordForActor(c.ctx, recordId, actor);
-      const { record, settings } = await recordWithSettings(c.ctx, recordId);
+      const record = await recordById(c.ctx, recordId);
+      const settings = await settingsOf(c.ctx, recordId);
       const relationship = await relationshipOf(c.ctx, recordId, actor);
       assert.deepEqual(merged, { record, settings, relationship }, `actor ${actor.id}`);
       // designated by INS instead of id: the same answer

@@ -84,19 +84,10 @@ function settingsFromRow(row: SettingsColumns | undefined): HolderSettings {
   };
 }
 
-/**
- * The record row and the holder's settings in one query (a left join: no settings row means the
- * defaults), for the read paths that need both. Same results as `recordById` + `settingsOf`.
- */
-export async function recordWithSettings(ctx: Ctx, recordId: string): Promise<{ record: RecordRow; settings: HolderSettings }> {
-  const row = await recordWithSettingsQuery(ctx, recordId).executeTakeFirst();
-  if (!row) throw notFound('RECORD_UNKNOWN', 'No record with this id');
-  return splitRecordWithSettings(row);
-}
-
 /** `select id from records where ins = …`: a record designated by INS inside a larger query. */
 type RecordIdQuery = SelectQueryBuilder<DB, 'records', { id: string }>;
 
+/** The record row and the holder's settings (left join: no settings row means the defaults). */
 function recordWithSettingsQuery(ctx: Ctx, ref: string | { ins: string }) {
   return ctx.db
     .selectFrom('records')
@@ -230,7 +221,7 @@ const byAccessOrder = (a: AccessRow, b: AccessRow) =>
 /**
  * What every read decision needs, in one round trip for a professional: the record row, the
  * holder's settings, and how the actor stands towards the record (their access rows and latest
- * emergency session, aggregated as JSON in the same query). Same results as `recordWithSettings` +
+ * emergency session, aggregated as JSON in the same query). Same results as `recordById` + `settingsOf` +
  * `relationshipOf`.
  */
 export async function recordForActor(
@@ -238,10 +229,12 @@ export async function recordForActor(
 ): Promise<{ record: RecordRow; settings: HolderSettings; relationship: Relationship }> {
   // by INS: the INS is checked first (a malformed one is a typed error), then looked up in the query
   const byIns = typeof ref === 'string' ? undefined : parseIns(ref.ins, ref.oid).value;
+  const where = byIns ? { ins: byIns } : (ref as string);
   const unknown = () => (byIns ? notFound('PATIENT_UNKNOWN', 'No record exists for this INS') : notFound('RECORD_UNKNOWN', 'No record with this id'));
   if (actor.kind !== 'professional') {
-    const recordId = typeof ref === 'string' ? ref : (await recordByIns(ctx, ref.ins, ref.oid)).id;
-    const { record, settings } = await recordWithSettings(ctx, recordId);
+    const row = await recordWithSettingsQuery(ctx, where).executeTakeFirst();
+    if (!row) throw unknown();
+    const { record, settings } = splitRecordWithSettings(row);
     return { record, settings, relationship: await relationshipOf(ctx, record.id, actor) };
   }
   const recordId = byIns ? ctx.db.selectFrom('records').select('id').where('ins', '=', byIns) : (ref as string);
@@ -250,7 +243,7 @@ export async function recordForActor(
     ctx.engine === 'postgres'
       ? sql<AccessRow[]>`(select coalesce(json_agg(r), '[]'::json) from (${access}) as r)`
       : sql<string>`(select coalesce(json_group_array(json_object('src', r.src, 'kind', r.kind, 'at', r.at, 'expires_at', r.expires_at, 'revoked_at', r.revoked_at, 'justified', r.justified)), '[]') from (${access}) as r)`;
-  const row = await recordWithSettingsQuery(ctx, byIns ? { ins: byIns } : (ref as string)).select(agg.as('access_rows')).executeTakeFirst();
+  const row = await recordWithSettingsQuery(ctx, where).select(agg.as('access_rows')).executeTakeFirst();
   if (!row) throw unknown();
   const { access_rows, ...rest } = row;
   const rows = (typeof access_rows === 'string' ? JSON.parse(access_rows) : access_rows) as AccessRow[];
