@@ -6,38 +6,24 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { preparingPool } from './pg-prepared.ts';
+import { localPgAdminUrl, pgAnswers, scratchPgDatabase } from './testing.ts';
 
 // PostgreSQL only, whichever engine the suite runs on: the server of DATABASE_URL, else the local one
-const base = /^postgres/.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL! : (process.env.CARNET_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-
-function pgAnswers(): Promise<boolean> {
-  const u = new URL(base);
-  return new Promise((r) => {
-    const s = connect(Number(u.port || 5432), u.hostname);
-    s.once('connect', () => (s.destroy(), r(true)));
-    s.once('error', () => r(false));
-  });
-}
+const base = localPgAdminUrl();
 
 test('named prepared statements on PostgreSQL', async (t) => {
-  if (!(await pgAnswers())) {
+  if (!(await pgAnswers(base))) {
     t.skip(`no PostgreSQL answers at ${new URL(base).host} (.ci/run has one)`);
     return;
   }
-  const name = `carnet_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: u.toString(), max: 1 });
+  const scratch = await scratchPgDatabase(base);
+  const u = scratch.url;
+  const pool = new pg.Pool({ connectionString: u, max: 1 });
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
-  const other = new pg.Client({ connectionString: u.toString() });
+  const other = new pg.Client({ connectionString: u });
   await other.connect();
   try {
     await sql`create table t (id int primary key, a text)`.execute(db);
@@ -67,7 +53,6 @@ test('named prepared statements on PostgreSQL', async (t) => {
   } finally {
     await other.end();
     await db.destroy();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 });

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import pg from 'pg';
 import { openCarnet, type Carnet, type CarnetOptions } from '../services/carnet.ts';
 
@@ -22,27 +23,46 @@ export interface TestCarnet extends Carnet {
 
 export const DAY = 86_400_000;
 
-export async function openTestCarnet(opts: Omit<CarnetOptions, 'dataDir' | 'databaseUrl' | 'clock'> & { now?: Date } = {}): Promise<TestCarnet> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'carnet-test-'));
-  let databaseUrl: string | undefined;
-  let dropDb: (() => Promise<void>) | undefined;
-  const base = process.env.DATABASE_URL;
-  if (base && /^postgres/.test(base)) {
-    const name = `carnet_t_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const u = new URL(base);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: base });
+/** The PostgreSQL server tests that need one use: DATABASE_URL's, else CARNET_TEST_PG_URL, else the local one. */
+export const localPgAdminUrl = () =>
+  /^postgres/.test(process.env.DATABASE_URL ?? '') ? process.env.DATABASE_URL! : (process.env.CARNET_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+
+/** Whether something answers on the PostgreSQL server's address (tests that need one say so when not). */
+export function pgAnswers(adminUrl = localPgAdminUrl()): Promise<boolean> {
+  const u = new URL(adminUrl);
+  return new Promise((r) => {
+    const s = connect(Number(u.port || 5432), u.hostname);
+    s.once('connect', () => (s.destroy(), r(true)));
+    s.once('error', () => r(false));
+  });
+}
+
+/** A fresh PostgreSQL database on the server of `adminUrl`: its URL, and `drop()` (forced). */
+export async function scratchPgDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `carnet_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
-    };
-  }
+    },
+  };
+}
+
+export async function openTestCarnet(opts: Omit<CarnetOptions, 'dataDir' | 'databaseUrl' | 'clock'> & { now?: Date } = {}): Promise<TestCarnet> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carnet-test-'));
+  const base = process.env.DATABASE_URL;
+  const scratch = base && /^postgres/.test(base) ? await scratchPgDatabase(base) : undefined;
+  const databaseUrl = scratch?.url;
+  const dropDb = scratch?.drop;
   let now = opts.now ?? new Date('2026-03-01T09:00:00Z');
   const carnet = await openCarnet({ ...opts, dataDir, databaseUrl, clock: () => now });
   return Object.assign(carnet, {

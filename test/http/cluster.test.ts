@@ -9,16 +9,14 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { freePort } from '../net.ts';
+import { localPgAdminUrl, pgAnswers, scratchPgDatabase } from '../../src/store/testing.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CARNET = join(ROOT, 'bin', 'carnet.js');
-const PG_ADMIN = process.env.CARNET_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const PG_ADMIN = localPgAdminUrl();
 const INS = '279035121518989';
 const OID = '1.2.250.1.213.1.4.10';
 
@@ -26,15 +24,6 @@ const cleanEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', ...extra };
   return env;
 };
-
-function pgAnswers(): Promise<boolean> {
-  const u = new URL(PG_ADMIN);
-  return new Promise((r) => {
-    const s = connect(Number(u.port || 5432), u.hostname);
-    s.once('connect', () => (s.destroy(), r(true)));
-    s.once('error', () => r(false));
-  });
-}
 
 /** The pids of a process's children (Linux /proc). */
 const childrenOf = (pid: number): number[] => {
@@ -82,20 +71,16 @@ test('SQLite refuses several workers, with the reason', async () => {
 });
 
 test('two workers on PostgreSQL', async (t) => {
-  if (!(await pgAnswers())) {
+  if (!(await pgAnswers(PG_ADMIN))) {
     t.skip(`no PostgreSQL answers at ${new URL(PG_ADMIN).host} (.ci/run has one): several workers need it`);
     return;
   }
-  const dbName = `carnet_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`create database ${dbName}`);
-  const url = new URL(PG_ADMIN);
-  url.pathname = `/${dbName}`;
+  const scratch = await scratchPgDatabase(PG_ADMIN);
+  const url = scratch.url;
   const data = mkdtempSync(join(tmpdir(), 'carnet-cluster-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = cleanEnv({ CARNET_DATA: data, DATABASE_URL: url.toString(), CARNET_WORKERS: '2', CARNET_BASE_URL: base });
+  const env = cleanEnv({ CARNET_DATA: data, DATABASE_URL: url, CARNET_WORKERS: '2', CARNET_BASE_URL: base });
   const server = start(env, port);
   try {
     await until('the workers to serve', () => /Carnet is serving on .*2 worker processes/.test(server.out()));
@@ -106,7 +91,7 @@ test('two workers on PostgreSQL', async (t) => {
     assert.ok(existsSync(join(data, 'signing-key.json')), 'the primary made the signing key before forking');
 
     // a record and a holder token, made by the CLI against the same database and key
-    const cli = (...args: string[]) => spawnSync(process.execPath, [CARNET, ...args], { cwd: ROOT, env: cleanEnv({ CARNET_DATA: data, DATABASE_URL: url.toString(), CARNET_BASE_URL: base }), encoding: 'utf8' });
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CARNET, ...args], { cwd: ROOT, env: cleanEnv({ CARNET_DATA: data, DATABASE_URL: url, CARNET_BASE_URL: base }), encoding: 'utf8' });
     const added = cli('patient', 'add', '--ins', INS, '--oid', OID, '--family', 'DUPONT', '--given', 'Jeanne', '--sex', 'F', '--birth-date', '1979-03-15', '--activate');
     assert.equal(added.status, 0, added.stderr);
     const minted = cli('token', '--as', `holder:${INS}`);
@@ -155,7 +140,6 @@ test('two workers on PostgreSQL', async (t) => {
       await server.exited;
     }
     rmSync(data, { recursive: true, force: true });
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
+    await scratch.drop();
   }
 });
