@@ -21,7 +21,7 @@ import { metadataFromCda } from '../../src/services/internal/cda-metadata.ts';
 import { verifyAudit } from '../../src/audit/audit.ts';
 import type { DocumentMetadata } from '../../src/domain/document.ts';
 import { FIXTURES_ROOT } from '../../src/fixtures.ts';
-import { freePort } from '../net.ts';
+import { listenOnFreePort } from '../net.ts';
 import { insOf } from '../../src/services/testkit.ts';
 export { insOf };
 
@@ -57,25 +57,15 @@ export interface Server {
 export async function startServer(opts: { bodyLimitBytes?: number; rateLimitPerMinute?: number } = {}): Promise<Server> {
   const carnet = await openTestCarnet();
   const signingKey = await createInMemorySigningKey();
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const app = await buildApp({ carnet, signingKey, baseUrl, logger: false, ...opts });
-    try {
-      await app.listen({ port, host: '127.0.0.1' });
-    } catch (e) {
+  const { app, port } = await listenOnFreePort((p) => buildApp({ carnet, signingKey, baseUrl: `http://127.0.0.1:${p}`, logger: false, ...opts }));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    carnet, app, signingKey, baseUrl, fhir: `${baseUrl}/fhir`,
+    async close() {
       await app.close();
-      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
-      throw e;
-    }
-    return {
-      carnet, app, signingKey, baseUrl, fhir: `${baseUrl}/fhir`,
-      async close() {
-        await app.close();
-        await carnet.cleanup();
-      },
-    };
-  }
+      await carnet.cleanup();
+    },
+  };
 }
 
 export async function token(s: Server, req: MintRequest): Promise<string> {

@@ -16,7 +16,7 @@ import { addPatient } from '../../src/services/addPatient.ts';
 import { fileDocuments } from '../../src/services/fileDocuments.ts';
 import { grantConsent } from '../../src/services/rights.ts';
 import { freshIns, holderOf, labAuthor, syntheticDocument, TEST_OID } from '../../src/services/testkit.ts';
-import { freePort } from '../net.ts';
+import { freePort, listenOnFreePort } from '../net.ts';
 export { freePort };
 
 export { freshIns, TEST_OID };
@@ -33,28 +33,22 @@ export interface Server {
 export async function startServer(opts: { https?: HttpsServerOptions; proOidc?: (baseUrl: string) => ProOidcConfig; port?: number } = {}): Promise<Server> {
   const carnet = await openTestCarnet();
   const signingKey = await createInMemorySigningKey();
-  for (let attempt = 0; ; attempt++) {
-    const port = opts.port && attempt === 0 ? opts.port : await freePort();
-    const baseUrl = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
-    const app = await buildApp({ carnet, signingKey, baseUrl, logger: false, https: opts.https, proOidc: opts.proOidc?.(baseUrl) });
-    try {
-      await app.listen({ port, host: '127.0.0.1' });
-    } catch (e) {
+  const scheme = opts.https ? 'https' : 'http';
+  const { app, port } = await listenOnFreePort(
+    (p) => buildApp({ carnet, signingKey, baseUrl: `${scheme}://127.0.0.1:${p}`, logger: false, https: opts.https, proOidc: opts.proOidc?.(`${scheme}://127.0.0.1:${p}`) }),
+    opts.port,
+  );
+  const baseUrl = `${scheme}://127.0.0.1:${port}`;
+  return {
+    carnet, app, signingKey, baseUrl,
+    async close() {
       await app.close();
-      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE' && attempt < 5) continue;
-      throw e;
-    }
-    return {
-      carnet, app, signingKey, baseUrl,
-      async close() {
-        await app.close();
-        // pg-pool's end() resolves before its sockets close; the test database is dropped (force) next
-        await carnet.database.db.destroy();
-        await new Promise((r) => setTimeout(r, 200));
-        await carnet.cleanup();
-      },
-    };
-  }
+      // pg-pool's end() resolves before its sockets close; the test database is dropped (force) next
+      await carnet.database.db.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      await carnet.cleanup();
+    },
+  };
 }
 
 export interface Reply {
