@@ -87,6 +87,15 @@ async function measure(store: BenchStore, opts: RawOpts, op: Op, sync: boolean, 
   return { ...r, cpu };
 }
 
+type Measured = Awaited<ReturnType<typeof measure>>;
+
+/** What a raw run reports (SQLite's synchronous driver always runs one caller). */
+const rawResult = (scenario: RawResult['scenario'], store: BenchStore, opts: RawOpts, res: Measured, what: string): RawResult => ({
+  scenario, engine: store.engine, rps: Math.round((res.operations / res.seconds) * 10) / 10, operations: res.operations,
+  seconds: res.seconds, concurrency: store.engine === 'sqlite' ? 1 : opts.concurrency, latencyMs: percentiles(res.latencies), cpu: res.cpu,
+  what,
+});
+
 const LIST_SQL_SQLITE =
   'select * from documents where record_id = ? and status in (?, ?) and archived = ? and creation_time >= ? order by creation_time desc';
 const LIST_SQL_PG =
@@ -136,11 +145,7 @@ export async function rawConsult(store: BenchStore, pop: Pick<Population, 'recor
       await pool.end();
     }
   }
-  return {
-    scenario: 'consult', engine: store.engine, rps: Math.round((res.operations / res.seconds) * 10) / 10, operations: res.operations,
-    seconds: res.seconds, concurrency: store.engine === 'sqlite' ? 1 : opts.concurrency, latencyMs: percentiles(res.latencies), cpu: res.cpu,
-    what: 'per pair: record by INS + the ITI-67 list query, then document by id + its blob (latency is per pair)',
-  };
+  return rawResult('consult', store, opts, res, 'per pair: record by INS + the ITI-67 list query, then document by id + its blob (latency is per pair)');
 }
 
 const DOC_COLUMNS = [
@@ -239,9 +244,5 @@ export async function rawFeed(store: BenchStore, pop: Population, templates: Cda
       await pool.end();
     }
   }
-  return {
-    scenario: 'feed', engine: store.engine, rps: Math.round((res.operations / res.seconds) * 10) / 10, operations: res.operations,
-    seconds: res.seconds, concurrency: store.engine === 'sqlite' ? 1 : opts.concurrency, latencyMs: percentiles(res.latencies), cpu: res.cpu,
-    what: 'per document, one transaction: blob (same ~30 KB, in clear) + document row + submission set + audit entry and chain head + notification',
-  };
+  return rawResult('feed', store, opts, res, 'per document, one transaction: blob (same ~30 KB, in clear) + document row + submission set + audit entry and chain head + notification');
 }
