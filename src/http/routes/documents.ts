@@ -42,8 +42,11 @@ export const LIST_SEARCH_PARAMS: ReadonlyArray<[name: string, type: fhir4.Capabi
 async function recordOf(deps: RouteDeps, link: PatientLink | undefined): Promise<string> {
   if (!link) throw invalid('SEARCH_PATIENT_REQUIRED', 'A patient or patient.identifier parameter is required', { expression: ['patient'] });
   if (link.kind === 'id') return recordIdFor(deps.carnet.ctx, { id: link.id });
-  return recordIdFor(deps.carnet.ctx, { ins: link.value, oid: link.system.replace(/^urn:oid:/, '') || undefined });
+  return recordIdFor(deps.carnet.ctx, insRefOf(link));
 }
+
+/** The INS (and its OID, when the system names one) of a `patient.identifier` link. */
+const insRefOf = (link: Extract<PatientLink, { kind: 'identifier' }>) => ({ ins: link.value, oid: link.system.replace(/^urn:oid:/, '') || undefined });
 
 /** An emergency token opens its session on the record before the first read (notifications included). */
 async function emergencyFor(deps: RouteDeps, caller: Caller, recordId: string) {
@@ -71,9 +74,7 @@ async function searchDocuments(deps: RouteDeps, req: FastifyRequest, reply: Fast
   // by INS in normal mode, the record is found by the listing's own query (one round trip less);
   // an emergency access first opens its session on the record, so it needs the record's id first
   const link = q.patient;
-  const recordRef = link?.kind === 'identifier' && caller.mode === 'normal'
-    ? { ins: link.value, oid: link.system.replace(/^urn:oid:/, '') || undefined }
-    : await recordOf(deps, link);
+  const recordRef = link?.kind === 'identifier' && caller.mode === 'normal' ? insRefOf(link) : await recordOf(deps, link);
   if (typeof recordRef === 'string') await emergencyFor(deps, caller, recordRef);
   const explicitPeriod = q.date.length > 0 || q.creation.length > 0 || q.period.length > 0;
   const { documents: listed, patient } = await listDocumentsWithPatient(deps.carnet.ctx, caller.actor, recordRef, {
